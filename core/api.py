@@ -1,0 +1,172 @@
+"""Envelope, error codes and pagination shared by every route, core and plugins alike.
+
+Every JSON answer is ``{success, data, message?, timestamp}`` or
+``{success: false, error: {code, message, details}, timestamp}``; routes return ``ok(...)``
+or raise ``ApiError`` and never build either shape by hand.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from quart import Response, jsonify
+
+T = TypeVar("T")
+
+# Codes from the spec, plus the few the spec's HTTP table implies but does not name.
+INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+TOKEN_EXPIRED = "TOKEN_EXPIRED"
+INSUFFICIENT_PERMISSIONS = "INSUFFICIENT_PERMISSIONS"
+RESOURCE_NOT_FOUND = "RESOURCE_NOT_FOUND"
+VALIDATION_ERROR = "VALIDATION_ERROR"
+RATE_LIMIT_EXCEEDED = "RATE_LIMIT_EXCEEDED"
+INTERNAL_ERROR = "INTERNAL_ERROR"
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+RESOURCE_CONFLICT = "RESOURCE_CONFLICT"
+BAD_REQUEST = "BAD_REQUEST"
+METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+
+MAX_PAGE_SIZE = 100
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO-8601 in UTC with ``Z``, as the spec shows; naive values are taken as UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def now_iso() -> str:
+    return iso(utcnow())  # type: ignore[return-value]
+
+
+class ApiError(Exception):
+    """Raise from anywhere in a request; the core turns it into the error envelope."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.details = details or {}
+        self.headers = headers or {}
+
+
+def not_found(what: str = "resource") -> ApiError:
+    return ApiError(404, RESOURCE_NOT_FOUND, f"{what} not found")
+
+
+def forbidden(message: str = "insufficient permissions") -> ApiError:
+    return ApiError(403, INSUFFICIENT_PERMISSIONS, message)
+
+
+def conflict(message: str, **details: Any) -> ApiError:
+    return ApiError(409, RESOURCE_CONFLICT, message, details)
+
+
+def invalid(field: str, message: str) -> ApiError:
+    return ApiError(422, VALIDATION_ERROR, "validation failed", {"field": field, "message": message})
+
+
+def ok(data: Any = None, message: str | None = None, status: int = 200) -> tuple[Response, int]:
+    body: dict[str, Any] = {"success": True, "data": data, "timestamp": now_iso()}
+    if message is not None:
+        body["message"] = message
+    return jsonify(body), status
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "success": False,
+        "error": {"code": code, "message": message, "details": details or {}},
+        "timestamp": now_iso(),
+    }
+
+
+def error_response(err: ApiError) -> Response:
+    response = jsonify(error_body(err.code, err.message, err.details))
+    response.status_code = err.status
+    for key, value in err.headers.items():
+        response.headers[key] = value
+    return response
+
+
+# ---- pagination ---------------------------------------------------------------------------
+
+
+class PageQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    page: int = Field(1, ge=1, le=1_000_000)
+    size: int = Field(20, ge=1, le=10_000, description=f"capped at {MAX_PAGE_SIZE}")
+
+    @property
+    def limit(self) -> int:
+        return min(self.size, MAX_PAGE_SIZE)
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.limit
+
+
+class Pagination(BaseModel):
+    page: int
+    size: int
+    total: int
+    pages: int
+
+
+def pagination(query: PageQuery, total: int) -> dict[str, int]:
+    size = query.limit
+    return {"page": query.page, "size": size, "total": total, "pages": math.ceil(total / size) if total else 0}
+
+
+async def paginate(queryset: Any, query: PageQuery) -> tuple[list[Any], dict[str, int]]:
+    """One COUNT and one LIMIT/OFFSET query; never loads the whole table."""
+    total = await queryset.count()
+    rows = await queryset.offset(query.offset).limit(query.limit)
+    return rows, pagination(query, total)
+
+
+# ---- documentation models -----------------------------------------------------------------
+
+
+class Envelope(BaseModel, Generic[T]):
+    success: bool
+    data: T
+    message: str | None = None
+    timestamp: str
+
+
+class MessageEnvelope(BaseModel):
+    success: bool
+    data: Any = None
+    message: str | None = None
+    timestamp: str
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+class ErrorEnvelope(BaseModel):
+    """The error envelope of the spec."""
+
+    success: bool
+    error: ErrorDetail
+    timestamp: str

@@ -1,0 +1,26 @@
+"""Login sessions: the revocation state behind every token.
+
+An access or refresh token names its session (``sid``); logging out or reusing a rotated
+refresh token revokes the session row, which every process checks on every request, so
+revocation survives restarts and crosses processes and nodes.
+"""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class AuthSession(Model):
+    id = fields.CharField(max_length=32, primary_key=True)
+    user = fields.ForeignKeyField("core.User", related_name="sessions", on_delete=fields.CASCADE)
+    refresh_jti = fields.CharField(max_length=32)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+    revoked_reason = fields.CharField(max_length=64, null=True)
+    ip_address = fields.CharField(max_length=64, null=True)
+    user_agent = fields.CharField(max_length=255, null=True)
+
+    class Meta:
+        table = "core_auth_sessions"

@@ -1,0 +1,53 @@
+"""Request and response models of /auth."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class RefreshRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    refresh_token: str | None = Field(None, max_length=4096)
+
+
+class TokenUser(BaseModel):
+    id: int
+    username: str
+    email: str | None
+    role: str
+    permissions: list[str]
+
+
+class LoginData(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: int
+    refresh_expires_in: int
+    user: TokenUser
+
+
+class RefreshData(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: int
+    refresh_expires_in: int
+
+
+class MeData(BaseModel):
+    id: int
+    username: str
+    email: str | None
+    full_name: str | None
+    role: str
+    is_active: bool
+    permissions: list[str]
+    last_login: str | None
+    created_at: str | None

@@ -1,0 +1,94 @@
+"""Building and starting a Runtime: shared by the server, the worker and the CLI, so every
+process loads the same plugins, the same models and the same services in the same order."""
+
+from __future__ import annotations
+
+import logging
+
+from ipv6wgm import core_plugin
+from ipv6wgm.cache import RedisHandle
+from ipv6wgm.db import close_db, init_db, upgrade
+from ipv6wgm.jobs import JobRunner
+from ipv6wgm.logs.service import DatabaseLogHandler
+from ipv6wgm.plugins import PluginManager
+from ipv6wgm.runtime import Runtime, set_current
+from ipv6wgm.security.ratelimit import RateLimiter
+from ipv6wgm.security.rbac import role_permissions
+from ipv6wgm.security.secrets_at_rest import SecretBox
+from ipv6wgm.security.tokens import TokenService
+from ipv6wgm.settings import Settings
+from ipv6wgm.system.config import RuntimeConfig
+from ipv6wgm.ws import Hub
+
+log = logging.getLogger(__name__)
+
+
+def build_runtime(settings: Settings, role: str = "server") -> Runtime:
+    """Everything that needs no I/O: plugins, registry, services. Blueprints need this early."""
+    settings.ensure_data_dir()
+    plugins = PluginManager(strict=settings.strict_plugins, disabled=settings.disabled_plugin_names)
+    plugins.load(core_plugin)
+    registry = plugins.collect()
+    redis = RedisHandle(settings.redis_url) if settings.redis_url else None
+    runtime = Runtime(
+        settings=settings,
+        plugins=plugins,
+        registry=registry,
+        secrets=SecretBox(settings.master_secret),
+        tokens=TokenService(settings.master_secret, settings.jwt_issuer, settings.jwt_audience),
+        config=RuntimeConfig.from_settings(settings),
+        limiter=RateLimiter(redis, settings.redis_prefix),
+        hub=Hub(registry.channels, redis, settings.redis_prefix, settings.node_id),
+        jobs=JobRunner(registry, node_id=settings.node_id, prefix=settings.redis_prefix,
+                       redis_url=settings.redis_url),
+        redis=redis,
+        role_permissions=role_permissions(registry.permissions.values()),
+        role=role,
+    )
+    runtime.jobs.context["runtime"] = runtime
+    set_current(runtime)
+    return runtime
+
+
+async def start_runtime(runtime: Runtime, *, migrate: bool = True, run_jobs: bool = True) -> None:
+    """Database (migrated), first admin, live config, hub, jobs, then each plugin's startup."""
+    from ipv6wgm.users.service import ensure_first_admin
+
+    settings = runtime.settings
+    if migrate:
+        await upgrade(settings, runtime.registry.models)
+    await init_db(settings, runtime.registry.models)
+    password = settings.admin_password.get_secret_value() if settings.admin_password else None
+    admin = await ensure_first_admin(settings.admin_username, password, settings.admin_email)
+    if admin is not None:
+        log.warning("created the first admin account %r from the environment", admin.username)
+    await runtime.config.load()
+    runtime.hub.control_handlers.append(_reload_config(runtime))
+    await runtime.hub.start()
+    await runtime.jobs.start(run_crons=run_jobs and not settings.redis_url)
+    handler = DatabaseLogHandler(settings.node_id)
+    logging.getLogger().addHandler(handler)
+    handler.start()
+    runtime.extras["log_handler"] = handler
+    await runtime.plugins.call_each_async("startup", runtime=runtime)
+
+
+def _reload_config(runtime: Runtime):
+    async def handler(message: dict) -> None:
+        if message.get("kind") == "config_changed":
+            await runtime.config.load()
+
+    return handler
+
+
+async def stop_runtime(runtime: Runtime) -> None:
+    await runtime.plugins.call_each_async("shutdown", runtime=runtime)
+    await runtime.hub.stop()
+    await runtime.jobs.stop()
+    handler = runtime.extras.pop("log_handler", None)
+    if handler is not None:
+        logging.getLogger().removeHandler(handler)
+        await handler.stop()
+    if runtime.redis is not None:
+        await runtime.redis.close()
+    await close_db()

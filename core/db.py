@@ -1,0 +1,68 @@
+"""One Tortoise configuration built from the core's and every plugin's model apps.
+
+``Tortoise.init`` is process-global and happens once, so every plugin's models are collected
+first (``register_models``). Schema changes go through each app's own migrations
+(``ipv6wgm db upgrade``, also run by ``serve``); ``generate_schemas`` is never used.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.migrations.api import migrate as tortoise_migrate
+
+from ipv6wgm.registry import ModelApp
+from ipv6wgm.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def tortoise_config(settings: Settings, apps: dict[str, ModelApp]) -> dict[str, Any]:
+    url = settings.resolved_database_url
+    connection = expand_db_url(url)
+    if connection["engine"].endswith("mysql"):
+        creds = connection["credentials"]
+        creds.setdefault("minsize", 1)
+        creds.setdefault("maxsize", settings.database_pool_size)
+        creds.setdefault("connect_timeout", int(settings.database_timeout))
+        creds.setdefault("pool_recycle", 300)
+    elif connection["engine"].endswith("sqlite"):
+        settings.ensure_data_dir()
+        connection["credentials"].setdefault("journal_mode", "WAL")
+        connection["credentials"].setdefault("busy_timeout", 5000)
+    return {
+        "connections": {"default": connection},
+        "apps": {
+            label: {
+                "models": list(app.modules),
+                "default_connection": "default",
+                **({"migrations": app.migrations} if app.migrations else {}),
+            }
+            for label, app in apps.items()
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def init_db(settings: Settings, apps: dict[str, ModelApp]) -> None:
+    # Requests run in other tasks than start-up: Tortoise 1.x needs the global fallback context.
+    await Tortoise.init(config=tortoise_config(settings, apps), _enable_global_fallback=True)
+
+
+async def upgrade(settings: Settings, apps: dict[str, ModelApp]) -> None:
+    """Apply every app's pending migrations; safe to run concurrently with nothing else."""
+    config = tortoise_config(settings, apps)
+    await tortoise_migrate(config=config)
+    await Tortoise.close_connections()
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+
+
+def database_label(settings: Settings) -> str:
+    return {"sqlite": "SQLite", "mysql": "MySQL"}.get(settings.database_kind, settings.database_kind)

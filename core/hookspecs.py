@@ -1,0 +1,120 @@
+"""Every hook a plugin may implement.
+
+Hooks receive a ``register`` callback instead of returning values, so the plugin manager knows
+which plugin contributed what (for namespacing, duplicate detection and isolation) without
+untyped tuples travelling back through pluggy. The manager calls each plugin's implementation
+on its own, so ``register`` is already bound to the calling plugin's name.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ipv6wgm import hookspec
+
+if TYPE_CHECKING:
+    from ipv6wgm.registry import (
+        BackupRegistrar,
+        BlueprintRegistrar,
+        ChannelRegistrar,
+        CommandRegistrar,
+        CronRegistrar,
+        HealthRegistrar,
+        JobRegistrar,
+        MetricEmitter,
+        ModelRegistrar,
+        PermissionRegistrar,
+    )
+    from ipv6wgm.runtime import Runtime
+
+
+@hookspec
+def register_models(register: ModelRegistrar) -> None:
+    """Declare Tortoise model modules and their migrations package.
+
+    ``register("ipv6wgm_x.models", migrations="ipv6wgm_x.migrations")``. The app label is the
+    plugin name. Called before ``Tortoise.init`` (which is process-global and happens once).
+    """
+
+
+@hookspec
+def register_blueprints(register: BlueprintRegistrar) -> None:
+    """Add Quart blueprints; ``register(bp)`` mounts it under ``/api/v1/<plugin>``.
+
+    ``register(bp, url_prefix="/api/v1/other")`` chooses another prefix. All blueprints are
+    registered inside ``create_app()``, before serving (Quart does not stop late registration).
+    """
+
+
+@hookspec
+def register_jobs(register: JobRegistrar) -> None:
+    """Add background jobs: ``register("apply_peer", func, timeout=60)``.
+
+    The job is named ``<plugin>.apply_peer``. ``func(ctx, *args)`` must be idempotent: arq
+    delivers at least once.
+    """
+
+
+@hookspec
+def register_cron(register: CronRegistrar) -> None:
+    """Add periodic jobs: ``register("reconcile", func, every=30)`` (seconds).
+
+    Run by the worker (arq) when Redis is configured, in-process otherwise.
+    """
+
+
+@hookspec
+def register_ws_channels(register: ChannelRegistrar) -> None:
+    """Add WebSocket channels: ``register("wireguard", message_type="wireguard_status", ...)``.
+
+    A channel names the permission needed to subscribe, an optional stream path
+    (``/ws/wireguard/status``) and an optional snapshot coroutine sent on subscribe.
+    Messages published with an ``owner_id`` reach only that owner and users holding
+    ``<channel>.all``.
+    """
+
+
+@hookspec
+def register_permissions(register: PermissionRegistrar) -> None:
+    """Declare permissions and the roles granted them by default.
+
+    ``register("wireguard.clients.write", "Manage WireGuard clients", roles=("manager",))``;
+    admins hold ``*``.
+    """
+
+
+@hookspec
+def register_commands(register: CommandRegistrar) -> None:
+    """Add ``ipv6wgm`` CLI sub-commands: ``register("wg-export", help, configure, handler)``."""
+
+
+@hookspec
+def collect_metrics(emit: MetricEmitter) -> Any:
+    """Emit current metrics: ``emit("wireguard.peers", 12, tags={...}, unit="count")``.
+
+    May be a coroutine function.
+    """
+
+
+@hookspec
+def health_components(register: HealthRegistrar) -> None:
+    """Add components to ``/status/health/detailed``: ``register("wireguard", check)``.
+
+    ``check()`` is a coroutine returning a dict with at least ``status``
+    (healthy/degraded/unhealthy); the core times it and bounds it with a timeout.
+    """
+
+
+@hookspec
+def backup_contributors(register: BackupRegistrar) -> None:
+    """Add what a backup must carry besides the database: ``register(name, dump, restore)``."""
+
+
+@hookspec
+def startup(runtime: Runtime) -> Any:
+    """Called once per process after the database is ready (server and worker). May be async."""
+
+
+@hookspec
+def shutdown(runtime: Runtime) -> Any:
+    """Called once per process before the database closes. May be async."""

@@ -1,0 +1,1 @@
+"""Passwords, tokens, secrets at rest, permissions and rate limits."""

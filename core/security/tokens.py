@@ -1,0 +1,88 @@
+"""JWT access and refresh tokens (joserfc), algorithm pinned to HS256.
+
+``jwt.decode`` checks only the signature, so every claim the server relies on (``iss``, ``aud``,
+``exp``, ``iat``, ``jti``, ``typ``, ``sid``) is validated with a claims registry here. Revocation
+lives in the session row the ``sid`` claim points at (see auth.models), which survives restarts
+and is shared by every process through the database.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+from joserfc import jwt
+from joserfc.errors import ExpiredTokenError, JoseError
+from joserfc.jwk import OctKey
+
+from ipv6wgm.security.keys import derive_key
+
+ALGORITHM = "HS256"
+ACCESS = "access"
+REFRESH = "refresh"
+
+
+class TokenError(Exception):
+    def __init__(self, message: str, *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: int
+    session_id: str
+    jti: str
+    typ: str
+    exp: int
+
+
+class TokenService:
+    def __init__(self, master: bytes, issuer: str, audience: str) -> None:
+        self._key = OctKey.import_key(derive_key(master, "jwt-hs256"))
+        self.issuer, self.audience = issuer, audience
+        self._registries = {
+            typ: jwt.JWTClaimsRegistry(
+                leeway=5,
+                iss={"essential": True, "value": issuer},
+                aud={"essential": True, "value": audience},
+                exp={"essential": True},
+                iat={"essential": True},
+                jti={"essential": True},
+                sub={"essential": True},
+                sid={"essential": True},
+                typ={"essential": True, "value": typ},
+            )
+            for typ in (ACCESS, REFRESH)
+        }
+
+    def issue(self, user_id: int, session_id: str, typ: str, ttl: int) -> tuple[str, TokenClaims]:
+        now = int(time.time())
+        claims = TokenClaims(user_id, session_id, uuid.uuid4().hex, typ, now + ttl)
+        payload = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": str(user_id),
+            "sid": session_id,
+            "jti": claims.jti,
+            "typ": typ,
+            "iat": now,
+            "exp": claims.exp,
+        }
+        return jwt.encode({"alg": ALGORITHM, "typ": "JWT"}, payload, self._key, algorithms=[ALGORITHM]), claims
+
+    def verify(self, token: str, typ: str) -> TokenClaims:
+        if not token or len(token) > 4096:
+            raise TokenError("malformed token")
+        try:
+            decoded = jwt.decode(token, self._key, algorithms=[ALGORITHM])
+            if decoded.header.get("alg") != ALGORITHM:
+                raise TokenError("unexpected algorithm")
+            self._registries[typ].validate(decoded.claims)
+            claims = decoded.claims
+            return TokenClaims(int(claims["sub"]), str(claims["sid"]), str(claims["jti"]), typ, int(claims["exp"]))
+        except ExpiredTokenError as exc:
+            raise TokenError("token expired", expired=True) from exc
+        except (JoseError, ValueError, KeyError, TypeError) as exc:
+            raise TokenError("invalid token") from exc

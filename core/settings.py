@@ -1,0 +1,105 @@
+"""Typed settings from ``IPV6WGM_*`` environment variables (pydantic-settings).
+
+There are deliberately no default credentials: the signing/encryption secret comes from
+``IPV6WGM_SECRET_KEY`` or a 0600 key file generated on first start, and the first admin only
+from ``IPV6WGM_ADMIN_USERNAME``/``IPV6WGM_ADMIN_PASSWORD`` or ``ipv6wgm admin create``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IPV6WGM_", extra="ignore", frozen=False)
+
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    database_pool_size: int = Field(10, ge=1, le=200)
+    database_timeout: float = Field(5.0, gt=0, le=60)
+    redis_url: str | None = None
+    redis_prefix: str = Field("ipv6wgm", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    secret_key: SecretStr | None = None
+    secret_key_file: Path | None = None
+    admin_username: str | None = None
+    admin_password: SecretStr | None = None
+    admin_email: str | None = None
+    node_id: str = Field(default_factory=socket.gethostname, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    strict_plugins: bool = False
+    disabled_plugins: str = ""
+    environment: str = "production"
+    debug: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    run_worker: bool = False
+
+    # Defaults of the live-editable runtime configuration (/system/config overrides them).
+    log_level: LogLevel = "INFO"
+    session_timeout: int = Field(3600, ge=60, le=30 * 86400)
+    refresh_token_ttl: int = Field(7 * 86400, ge=300, le=90 * 86400)
+    api_rate_limit: int = Field(1000, ge=10, le=1_000_000)
+    login_rate_limit: int = Field(30, ge=1, le=100_000)
+    lockout_threshold: int = Field(5, ge=1, le=100)
+    lockout_seconds: int = Field(900, ge=1, le=86400)
+    log_export_ttl: int = Field(3600, ge=60, le=7 * 86400)
+    jwt_issuer: str = "ipv6wgm"
+    jwt_audience: str = "ipv6wgm-api"
+    cors_origins: str = ""
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite://{(self.data_dir / 'ipv6wgm.sqlite3').resolve()}"
+
+    @property
+    def database_kind(self) -> str:
+        return self.resolved_database_url.split(":", 1)[0]
+
+    @property
+    def disabled_plugin_names(self) -> list[str]:
+        return [p.strip() for p in self.disabled_plugins.split(",") if p.strip()]
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return self.data_dir
+
+    @cached_property
+    def master_secret(self) -> bytes:
+        """The root secret; every key (JWT, at-rest encryption) is derived from it."""
+        if self.secret_key is not None:
+            value = self.secret_key.get_secret_value().encode()
+            if len(value) < 32:
+                raise ValueError("IPV6WGM_SECRET_KEY must be at least 32 characters")
+            return value
+        path = self.secret_key_file or (self.data_dir / "secret.key")
+        if not path.exists():
+            self.ensure_data_dir()
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        if path.stat().st_mode & 0o077:
+            raise PermissionError(f"{path} must not be readable by group or others (chmod 600)")
+        value = path.read_text().strip().encode()
+        if len(value) < 32:
+            raise ValueError(f"{path} holds fewer than 32 characters")
+        return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

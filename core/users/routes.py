@@ -1,0 +1,146 @@
+"""/users: CRUD, search and role filters, password reset.
+
+Rules beyond permissions: nobody changes their own role or activation (an admin cannot lock
+themselves out, a user cannot promote or re-activate itself), nobody deletes themselves, and a
+user without ``users.read`` sees only its own record (others answer 404).
+"""
+
+from __future__ import annotations
+
+from quart import Blueprint
+from quart_schema import document_response, validate_querystring, validate_request
+from tortoise.expressions import Q
+
+from ipv6wgm.api import Envelope, MessageEnvelope, conflict, forbidden, invalid, not_found, ok, paginate
+from ipv6wgm.auth.service import revoke_user_sessions
+from ipv6wgm.runtime import current
+from ipv6wgm.security.passwords import check_policy, hash_password
+from ipv6wgm.security.rbac import current_principal, require
+from ipv6wgm.users import service
+from ipv6wgm.users.models import User
+from ipv6wgm.users.schemas import PasswordReset, UserCreate, UserList, UserOut, UserQuery, UserUpdate
+
+bp = Blueprint("users", __name__, url_prefix="/api/v1/users")
+
+
+def _perms(user: User) -> list[str]:
+    return sorted(current().role_permissions.get(user.role, frozenset()))
+
+
+async def _visible(user_id: int) -> User:
+    principal = current_principal()
+    if user_id != principal.id and not principal.can("users.read"):
+        raise not_found("user")
+    user = await User.filter(id=user_id).first()
+    if user is None:
+        raise not_found("user")
+    return user
+
+
+@bp.get("")
+@require("users.read")
+@validate_querystring(UserQuery)
+@document_response(Envelope[UserList])
+async def list_users(query_args: UserQuery):
+    """List users, newest last, with search (username, email, name) and role filters."""
+    qs = User.all().order_by("id")
+    if query_args.search:
+        term = query_args.search
+        qs = qs.filter(Q(username__icontains=term) | Q(email__icontains=term) | Q(full_name__icontains=term))
+    if query_args.role:
+        qs = qs.filter(role=query_args.role)
+    rows, page = await paginate(qs, query_args)
+    return ok({"users": [service.serialize_user(u) for u in rows], "pagination": page})
+
+
+@bp.post("")
+@require("users.write")
+@validate_request(UserCreate)
+@document_response(Envelope[UserOut], 201)
+async def create_user(data: UserCreate):
+    """Create a user."""
+    principal = current_principal()
+    if data.role == "admin" and principal.role != "admin":
+        raise forbidden("only admins create admins")
+    try:
+        user = await service.create_user(
+            data.username, data.password, role=data.role, email=data.email, full_name=data.full_name,
+            is_active=data.is_active,
+        )
+    except ValueError as exc:
+        raise invalid("password", str(exc)) from None
+    return ok(service.serialize_user(user, _perms(user)), "user created", 201)
+
+
+@bp.get("/<int:user_id>")
+@document_response(Envelope[UserOut])
+async def get_user(user_id: int):
+    """One user; users without ``users.read`` may read only themselves."""
+    user = await _visible(user_id)
+    return ok(service.serialize_user(user, _perms(user)))
+
+
+@bp.put("/<int:user_id>")
+@validate_request(UserUpdate)
+@document_response(Envelope[UserOut])
+async def update_user(user_id: int, data: UserUpdate):
+    """Update email, name, role or activation."""
+    principal = current_principal()
+    user = await _visible(user_id)
+    changes = data.model_dump(exclude_unset=True)
+    own = user.id == principal.id
+    if own and any(k in changes and changes[k] != getattr(user, k) for k in ("role", "is_active")):
+        raise forbidden("you cannot change your own role or activation")
+    if not own and not principal.can("users.write"):
+        raise forbidden("missing permission: users.write")
+    if changes.get("role") == "admin" and principal.role != "admin":
+        raise forbidden("only admins grant the admin role")
+    if user.role == "admin" and not own and principal.role != "admin":
+        raise forbidden("only admins change admins")
+    if changes.get("email") and await User.filter(email=changes["email"]).exclude(id=user.id).exists():
+        raise conflict("email is already in use", field="email")
+    for key, value in changes.items():
+        if key in ("role", "is_active") and value is None:
+            continue
+        setattr(user, key, value)
+    await user.save()
+    if changes.get("is_active") is False or "role" in changes:
+        await revoke_user_sessions(user.id, "account changed")
+    return ok(service.serialize_user(user, _perms(user)), "user updated")
+
+
+@bp.delete("/<int:user_id>")
+@require("users.write")
+@document_response(MessageEnvelope)
+async def delete_user(user_id: int):
+    """Delete a user and end its sessions."""
+    principal = current_principal()
+    user = await _visible(user_id)
+    if user.id == principal.id:
+        raise conflict("you cannot delete yourself")
+    if user.role == "admin" and principal.role != "admin":
+        raise forbidden("only admins delete admins")
+    await revoke_user_sessions(user.id, "account deleted")
+    await user.delete()
+    return ok(None, "user deleted")
+
+
+@bp.post("/<int:user_id>/reset-password")
+@require("users.write")
+@validate_request(PasswordReset)
+@document_response(MessageEnvelope)
+async def reset_password(user_id: int, data: PasswordReset):
+    """Set a new password and end the user's sessions (except the caller's own)."""
+    principal = current_principal()
+    user = await _visible(user_id)
+    if user.role == "admin" and user.id != principal.id and principal.role != "admin":
+        raise forbidden("only admins reset admin passwords")
+    problem = check_policy(data.new_password)
+    if problem:
+        raise invalid("new_password", problem)
+    user.password_hash = await hash_password(data.new_password)
+    user.failed_logins, user.locked_until = 0, None
+    await user.save()
+    if user.id != principal.id:
+        await revoke_user_sessions(user.id, "password reset")
+    return ok(None, "password reset")

@@ -1,0 +1,1 @@
+"""How processes start: the ASGI app for Hypercorn, the arq worker settings, the CLI."""
