@@ -77,9 +77,8 @@ def _db_makemigrations(args: argparse.Namespace) -> int:
     runtime = build_runtime(load_settings(), role="cli")
     config = tortoise_config(runtime.settings, runtime.registry.models)
     os.environ["IPV6WGM_TORTOISE_CONFIG"] = json.dumps(config)
+    # All apps at once: cross-app foreign keys (plugin -> core.User) need every app loaded.
     cmd = [sys.executable, "-m", "tortoise", "-c", "ipv6wgm_entrypoints.cli.TORTOISE_CONFIG", "makemigrations"]
-    if args.app:
-        cmd.append(args.app)
     return subprocess.call(cmd)
 
 
@@ -148,9 +147,8 @@ def build_parser(with_plugins: bool = False) -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database commands").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply pending migrations of the core and every plugin").set_defaults(
         func=_db_upgrade)
-    mk = db.add_parser("makemigrations", help="(developers) write a migration from model changes")
-    mk.add_argument("app", nargs="?")
-    mk.set_defaults(func=_db_makemigrations)
+    db.add_parser("makemigrations", help="(developers) write migrations for every app whose models changed"
+                  ).set_defaults(func=_db_makemigrations)
     admin = sub.add_parser("admin", help="accounts").add_subparsers(dest="admin_command", required=True)
     create = admin.add_parser("create", help="create an admin (password from a prompt or "
                                              "IPV6WGM_NEW_ADMIN_PASSWORD)")

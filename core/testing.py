@@ -1,0 +1,204 @@
+"""Pytest helpers for the core and for plugin authors: real server processes, real databases.
+
+``ServerProcess`` runs ``ipv6wgm serve`` (and, with Redis, ``ipv6wgm worker``) as real
+processes and talks to them over real HTTP/WebSocket. ``Backend`` describes a database + Redis
+pair; ``mysql_backend`` creates a fresh MariaDB database per use and drops it afterwards.
+A service that cannot be reached fails the test: nothing here ever skips.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+MYSQL_HOST = os.environ.get("IPV6WGM_TEST_MYSQL_HOST", "127.0.0.1")
+MYSQL_PORT = int(os.environ.get("IPV6WGM_TEST_MYSQL_PORT", "3306"))
+MYSQL_USER = os.environ.get("IPV6WGM_TEST_MYSQL_USER", "root")
+REDIS_URL = os.environ.get("IPV6WGM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Backend:
+    name: str
+    database_url: str | None = None
+    redis_url: str | None = None
+    cleanup: list[Any] = field(default_factory=list)
+
+    @property
+    def with_worker(self) -> bool:
+        return self.redis_url is not None
+
+
+def _mysql_exec(sql: str) -> None:
+    import pymysql
+
+    try:
+        conn = pymysql.connect(host=MYSQL_HOST, port=MYSQL_PORT, user=MYSQL_USER, password="", connect_timeout=5)
+    except pymysql.err.OperationalError as exc:
+        raise RuntimeError(f"MariaDB at {MYSQL_HOST}:{MYSQL_PORT} is required by the test suite: {exc}") from exc
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def check_redis(url: str = REDIS_URL) -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        raise RuntimeError(f"Redis at {url} is required by the test suite: {exc}") from exc
+
+
+@contextlib.contextmanager
+def mysql_database(port: int | None = None) -> Iterator[str]:
+    """A fresh, empty database; yields its URL (optionally through another port, e.g. a proxy)."""
+    name = f"ipv6wgm_t_{secrets.token_hex(4)}"
+    _mysql_exec(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    try:
+        yield f"mysql://{MYSQL_USER}@{MYSQL_HOST}:{port or MYSQL_PORT}/{name}"
+    finally:
+        _mysql_exec(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+class ServerProcess:
+    """A real ``ipv6wgm serve`` (+ worker) with its own data dir, admin and Redis prefix."""
+
+    def __init__(self, *, database_url: str | None = None, redis_url: str | None = None,
+                 env: dict[str, str] | None = None, worker: bool | None = None, data_dir: Path | None = None,
+                 node_id: str | None = None) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.api = f"{self.base}/api/v1"
+        self._tmp = None if data_dir else tempfile.TemporaryDirectory(prefix="ipv6wgm-test-")
+        self.data_dir = data_dir or Path(self._tmp.name)  # type: ignore[union-attr]
+        self.admin_password = secrets.token_urlsafe(16)
+        self.prefix = f"t{secrets.token_hex(4)}"
+        self.env = {
+            **os.environ,
+            "IPV6WGM_DATA_DIR": str(self.data_dir),
+            "IPV6WGM_ADMIN_USERNAME": "admin",
+            "IPV6WGM_ADMIN_PASSWORD": self.admin_password,
+            "IPV6WGM_STRICT_PLUGINS": "1",
+            "IPV6WGM_API_RATE_LIMIT": "100000",
+            "IPV6WGM_LOGIN_RATE_LIMIT": "10000",
+            "IPV6WGM_REDIS_PREFIX": self.prefix,
+            "IPV6WGM_NODE_ID": node_id or f"node-{self.prefix}",
+            "IPV6WGM_ENVIRONMENT": "test",
+            **(env or {}),
+        }
+        for key, value in (("IPV6WGM_DATABASE_URL", database_url), ("IPV6WGM_REDIS_URL", redis_url)):
+            if value:
+                self.env[key] = value
+            else:
+                self.env.pop(key, None)
+        self.want_worker = bool(redis_url) if worker is None else worker
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.log_path = self.data_dir / "server.log"
+
+    def _spawn(self, *args: str) -> subprocess.Popen[bytes]:
+        log = open(self.data_dir / f"{args[0]}.log", "ab")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen([sys.executable, "-m", "ipv6wgm_entrypoints.cli", *args], env=self.env,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs.append(proc)
+        return proc
+
+    def start(self, timeout: float = 60) -> ServerProcess:
+        server = self._spawn("serve", "--port", str(self.port))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise RuntimeError(f"server exited with {server.returncode}:\n{self.logs()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.api}/status/health", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.2)
+        else:
+            self.stop()
+            raise RuntimeError(f"server did not answer within {timeout}s:\n{self.logs()}")
+        if self.want_worker:
+            self._spawn("worker")
+        return self
+
+    def logs(self) -> str:
+        out = []
+        for path in sorted(self.data_dir.glob("*.log")):
+            out.append(f"--- {path.name}\n{path.read_text(errors='replace')[-6000:]}")
+        return "\n".join(out)
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in reversed(self.procs):
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+        self.procs.clear()
+
+    def cleanup(self) -> None:
+        self.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    # ---- HTTP helpers --------------------------------------------------------------------
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.api, headers=headers, timeout=30)
+
+    def login(self, username: str = "admin", password: str | None = None) -> dict[str, Any]:
+        response = httpx.post(f"{self.api}/auth/login", json={
+            "username": username, "password": password or self.admin_password}, timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()["data"]
+
+    def token(self, username: str = "admin", password: str | None = None) -> str:
+        return str(self.login(username, password)["access_token"])
+
+    def make_user(self, admin_token: str, role: str = "user", password: str = "password-123") -> dict[str, Any]:
+        username = f"{role}_{secrets.token_hex(4)}"
+        with self.client(admin_token) as c:
+            r = c.post("/users", json={"username": username, "password": password, "role": role,
+                                       "email": f"{username}@example.com"})
+        assert r.status_code == 201, r.text
+        user = r.json()["data"]
+        user["password"] = password
+        user["token"] = self.token(username, password)
+        return user
+
+
+def wait_for(predicate: Any, timeout: float = 20, interval: float = 0.2, message: str = "condition") -> Any:
+    """Poll until ``predicate()`` is truthy; returns its value or fails with ``message``."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message} (last: {last!r})")

@@ -1,0 +1,1 @@
+"""A tiny plugin used by the test suite (and as a template for plugin authors)."""
