@@ -109,9 +109,10 @@ def _install_request_hooks(app: Quart, runtime: Runtime) -> None:
         ):
             try:
                 user = principal.user if principal else None
+                rule = request.url_rule.rule if request.url_rule else request.path
                 await audit(
                     f"{request.method} {request.path} -> {response.status_code}",
-                    action=f"{request.method.lower()} {request.url_rule.rule if request.url_rule else request.path}"[:64],
+                    action=f"{request.method.lower()} {rule}"[:64],
                     level="INFO" if response.status_code < 400 else "WARNING",
                     user_id=user.id if user else None,
                     username=user.username if user else None,

@@ -180,7 +180,9 @@ class ServerProcess:
     def token(self, username: str = "admin", password: str | None = None) -> str:
         return str(self.login(username, password)["access_token"])
 
-    def make_user(self, admin_token: str, role: str = "user", password: str = "password-123") -> dict[str, Any]:
+    def make_user(
+        self, admin_token: str, role: str = "user", password: str = "password-123"  # noqa: S107
+    ) -> dict[str, Any]:
         username = f"{role}_{secrets.token_hex(4)}"
         with self.client(admin_token) as c:
             r = c.post("/users", json={"username": username, "password": password, "role": role,
@@ -202,3 +204,38 @@ def wait_for(predicate: Any, timeout: float = 20, interval: float = 0.2, message
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message} (last: {last!r})")
+
+
+# ---- WebSocket helpers (need the ``websockets`` test dependency) ----------------------------
+
+
+def ws_url(server: ServerProcess, path: str = "/ws/connect", **query: str) -> str:
+    qs = "&".join(f"{k}={v}" for k, v in query.items())
+    return f"ws://127.0.0.1:{server.port}/api/v1{path}" + (f"?{qs}" if qs else "")
+
+
+def recv_until(ws: Any, message_type: str, timeout: float = 20, predicate: Any = None) -> dict[str, Any]:
+    """Read messages until one of ``message_type`` (matching ``predicate``) arrives."""
+    import json
+
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"no {message_type} message within {timeout}s")
+        msg = json.loads(ws.recv(timeout=remaining))
+        assert set(msg) == {"type", "data", "timestamp"}, msg
+        if msg["type"] == message_type and (predicate is None or predicate(msg["data"])):
+            return msg
+
+
+def assert_no_message(ws: Any, message_type: str, wait: float = 2.0) -> None:
+    import json
+
+    deadline = time.monotonic() + wait
+    while (remaining := deadline - time.monotonic()) > 0:
+        try:
+            msg = json.loads(ws.recv(timeout=remaining))
+        except TimeoutError:
+            return
+        assert msg["type"] != message_type, msg

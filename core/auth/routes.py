@@ -8,7 +8,15 @@ from quart import Blueprint, request
 from quart_schema import document_request, document_response, validate_request
 from tortoise.expressions import F
 
-from ipv6wgm.api import INVALID_CREDENTIALS, RATE_LIMIT_EXCEEDED, ApiError, Envelope, MessageEnvelope, ok, utcnow
+from ipv6wgm.api import (
+    INVALID_CREDENTIALS,
+    RATE_LIMIT_EXCEEDED,
+    ApiError,
+    Envelope,
+    MessageEnvelope,
+    ok,
+    utcnow,
+)
 from ipv6wgm.auth import service
 from ipv6wgm.auth.schemas import LoginData, LoginRequest, MeData, RefreshData, RefreshRequest
 from ipv6wgm.logs.service import audit

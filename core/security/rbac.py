@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from quart import g
 
-from ipv6wgm.api import ApiError, INVALID_CREDENTIALS, forbidden, not_found
+from ipv6wgm.api import INVALID_CREDENTIALS, ApiError, forbidden, not_found
 
 ROLES = ("admin", "manager", "user")
 F = TypeVar("F", bound=Callable[..., Any])

@@ -70,12 +70,12 @@ def app_facts() -> dict[str, Any]:
     }
 
 
-async def database_facts(timeout: float | None = None) -> dict[str, Any]:
+async def database_facts(limit_s: float | None = None) -> dict[str, Any]:
     rt = current()
     kind = rt.settings.database_kind
     conn = connections.get("default")
     started = time.perf_counter()
-    timeout = timeout or rt.settings.database_timeout
+    timeout = limit_s or rt.settings.database_timeout
     try:
         if kind == "mysql":
             _, rows = await asyncio.wait_for(conn.execute_query("SELECT VERSION() AS v"), timeout)
