@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from quart import Response, jsonify
 
 T = TypeVar("T")
@@ -103,6 +103,29 @@ def error_response(err: ApiError) -> Response:
     for key, value in err.headers.items():
         response.headers[key] = value
     return response
+
+
+# ---- request models ---------------------------------------------------------------------
+
+
+class StrictBody(BaseModel):
+    """Base of every JSON request body: unknown fields are rejected (no mass assignment) and
+    types are not coerced (``0`` is not ``false``, ``"5"`` is not ``5``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _iso_datetime(value: Any) -> Any:
+    """Query-string times must be ISO-8601 text, not epoch numbers pydantic would accept."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or len(value) < 10 or value[4] != "-":
+        raise ValueError("expected an ISO-8601 date-time, e.g. 2024-01-01T00:00:00Z")
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_datetime)]
 
 
 # ---- pagination ---------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from ipv6wgm.api import (
 from ipv6wgm.auth.service import authenticate, bearer
 from ipv6wgm.bootstrap import build_runtime, start_runtime, stop_runtime
 from ipv6wgm.logs.service import audit
-from ipv6wgm.openapi import Provider
+from ipv6wgm.openapi import BoundedIntConverter, Provider
 from ipv6wgm.runtime import Runtime
 from ipv6wgm.settings import Settings, load_settings
 from ipv6wgm.ws_routes import build_ws_blueprint
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Qua
     settings = settings or load_settings()
     runtime = build_runtime(settings)
     app = Quart("ipv6wgm")
+    app.url_map.converters["int"] = BoundedIntConverter
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.config["QUART_SCHEMA_CONVERSION_PREFERENCE"] = "pydantic"
     app.extensions["ipv6wgm"] = runtime
@@ -154,6 +155,10 @@ def _install_error_handlers(app: Quart) -> None:
         if status == 405 and getattr(exc, "valid_methods", None):
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
+
+    @app.errorhandler(UnicodeDecodeError)
+    async def _bad_encoding(exc: UnicodeDecodeError) -> Response:
+        return error_response(ApiError(400, BAD_REQUEST, "request body is not valid UTF-8"))
 
     @app.errorhandler(Exception)
     async def _unexpected(exc: Exception) -> Response:

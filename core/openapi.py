@@ -7,6 +7,7 @@ from typing import Any
 
 from quart_schema import OpenAPIProvider
 from quart_schema.validation import QUART_SCHEMA_REQUEST_ATTRIBUTE
+from werkzeug.routing import IntegerConverter
 
 from ipv6wgm.api import ErrorEnvelope
 
@@ -23,6 +24,12 @@ ERROR_STATUSES = {
 FILE_RESPONSE_ATTR = "_ipv6wgm_file_response"
 
 
+def optional_body(func: Any) -> Any:
+    """Document a request body as optional (e.g. a token that may come in a header instead)."""
+    func._ipv6wgm_optional_body = True
+    return func
+
+
 def file_response(content_type: str):
     """Document a route that answers with a file instead of JSON."""
 
@@ -33,7 +40,25 @@ def file_response(content_type: str):
     return decorator
 
 
+MAX_ID = 2**63 - 1
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` limited to what a database BIGINT holds: a larger id finds nothing (404)
+    instead of overflowing deep in the database driver."""
+
+    def to_python(self, value: str) -> Any:
+        number = super().to_python(value)
+        return number if number <= MAX_ID else -1
+
+
 class Provider(OpenAPIProvider):
+    def build_path_parameter(self, name: str, converter: Any) -> dict[str, Any]:
+        parameter = super().build_path_parameter(name, converter)
+        if isinstance(converter, IntegerConverter):
+            parameter["schema"] = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+        return parameter
+
     def build_paths(self, rule: Any) -> tuple[dict, dict]:
         paths, components = super().build_paths(rule)
         func = self._app.view_functions[rule.endpoint]
@@ -42,8 +67,11 @@ class Provider(OpenAPIProvider):
         error_schema, error_defs = self.build_response_object(ErrorEnvelope, None)
         components.update(error_defs)
         has_body = getattr(func, QUART_SCHEMA_REQUEST_ATTRIBUTE, None) is not None
+        optional_body = getattr(func, "_ipv6wgm_optional_body", False)
         for operations in paths.values():
             for operation in operations.values():
+                if "requestBody" in operation and not optional_body:
+                    operation["requestBody"]["required"] = True
                 responses = operation["responses"]
                 if file_type is not None:
                     responses[200] = {

@@ -20,6 +20,7 @@ from ipv6wgm.api import (
 from ipv6wgm.auth import service
 from ipv6wgm.auth.schemas import LoginData, LoginRequest, MeData, RefreshData, RefreshRequest
 from ipv6wgm.logs.service import audit
+from ipv6wgm.openapi import optional_body
 from ipv6wgm.runtime import current
 from ipv6wgm.security.passwords import verify_password
 from ipv6wgm.security.rbac import current_principal, public
@@ -91,6 +92,7 @@ async def login(data: LoginRequest):
 
 @bp.post("/refresh")
 @public
+@optional_body
 @document_request(RefreshRequest)
 @document_response(Envelope[RefreshData])
 async def refresh():

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ipv6wgm.api import PageQuery, Pagination
+from ipv6wgm.api import IsoDatetime, PageQuery, Pagination
 
 Level = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
 class LogFilter(BaseModel):
     level: Level | None = None
-    start_time: datetime | None = None
-    end_time: datetime | None = None
+    start_time: IsoDatetime | None = None
+    end_time: IsoDatetime | None = None
     search: str | None = Field(None, max_length=128)
     module: str | None = Field(None, max_length=64)
     user_id: int | None = Field(None, ge=1, le=2**31 - 1)
@@ -29,8 +28,8 @@ class ExportQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     format: Literal["json", "csv", "txt"] = "json"
     level: Level | None = None
-    start_time: datetime | None = None
-    end_time: datetime | None = None
+    start_time: IsoDatetime | None = None
+    end_time: IsoDatetime | None = None
     search: str | None = Field(None, max_length=128)
 
 

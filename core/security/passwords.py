@@ -27,7 +27,7 @@ def check_policy(password: str) -> str | None:
         return f"password must be at least {MIN_LENGTH} characters"
     if len(password) > MAX_LENGTH:
         return f"password must be at most {MAX_LENGTH} characters"
-    if password.strip() == "" or any(ord(c) < 32 for c in password):
+    if password.strip(" ") == "" or any(ord(c) < 32 or ord(c) == 127 for c in password):
         return "password must not be blank or contain control characters"
     return None
 

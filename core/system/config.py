@@ -51,7 +51,7 @@ class RuntimeConfig:
         from ipv6wgm.system.models import ConfigEntry
 
         rows = await ConfigEntry.filter(key__in=list(EDITABLE))
-        self.apply({row.key: row.value for row in rows})
+        self.apply({row.key: row.value["v"] for row in rows if isinstance(row.value, dict) and "v" in row.value})
 
     async def save(self, values: dict[str, Any], user_id: int | None) -> None:
         from tortoise.transactions import in_transaction
@@ -60,5 +60,6 @@ class RuntimeConfig:
 
         async with in_transaction():
             for key, value in values.items():
-                await ConfigEntry.update_or_create(key=key, defaults={"value": value, "updated_by": user_id})
+                # Wrapped: Tortoise stores a bare str in a JSONField as if it were JSON text already.
+                await ConfigEntry.update_or_create(key=key, defaults={"value": {"v": value}, "updated_by": user_id})
         self.apply(values)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from ipv6wgm.api import StrictBody
 
 
-class ConfigUpdate(BaseModel):
+class ConfigUpdate(StrictBody):
     """Only these keys are editable; everything else in GET /system/config is read-only."""
 
-    model_config = ConfigDict(extra="forbid")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] | None = None
     max_log_size: int | None = Field(None, ge=1, le=100_000, description="thousands of log entries kept")
     backup_retention: int | None = Field(None, ge=1, le=3650, description="days")

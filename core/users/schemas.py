@@ -4,35 +4,36 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, Field
 
-from ipv6wgm.api import PageQuery, Pagination
+from ipv6wgm.api import PageQuery, Pagination, StrictBody
 
 Role = Literal["admin", "manager", "user"]
 USERNAME = r"^[A-Za-z0-9_.@-]{3,64}$"
+# Printable and not blank; the same rule as security.passwords.check_policy, stated in the schema.
+# Deliberately simple: deliverability is the mail server's business, not ours.
+EMAIL = r"^[^@ \x00-\x1f\x7f]{1,64}@[^@ \x00-\x1f\x7f]+\.[^@ \x00-\x1f\x7f.]+$"
+PASSWORD = r"^[^\x00-\x1f\x7f]*[^ \x00-\x1f\x7f][^\x00-\x1f\x7f]*$"  # noqa: S105 - a pattern, not a secret
 
 
-class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UserCreate(StrictBody):
     username: str = Field(pattern=USERNAME)
-    email: EmailStr | None = None
-    password: str = Field(min_length=8, max_length=128)
+    email: str | None = Field(None, max_length=254, pattern=EMAIL)
+    password: str = Field(min_length=8, max_length=128, pattern=PASSWORD)
     full_name: str | None = Field(None, max_length=128, pattern=r"^[^\x00-\x1f\x7f]*$")
     role: Role = "user"
     is_active: bool = True
 
 
-class UserUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: EmailStr | None = None
+class UserUpdate(StrictBody):
+    email: str | None = Field(None, max_length=254, pattern=EMAIL)
     full_name: str | None = Field(None, max_length=128, pattern=r"^[^\x00-\x1f\x7f]*$")
     role: Role | None = None
     is_active: bool | None = None
 
 
-class PasswordReset(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    new_password: str = Field(min_length=8, max_length=128)
+class PasswordReset(StrictBody):
+    new_password: str = Field(min_length=8, max_length=128, pattern=PASSWORD)
 
 
 class UserQuery(PageQuery):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from quart import Blueprint
 from quart_schema import document_response, validate_request
 
 from ipv6wgm import hookimpl
-from ipv6wgm.api import Envelope, iso, ok, utcnow
+from ipv6wgm.api import Envelope, StrictBody, iso, ok, utcnow
 from ipv6wgm.plugins import PluginInfo
 from ipv6wgm.runtime import current
 from ipv6wgm.security.rbac import current_principal, get_owned, require, scope_owned
@@ -18,8 +18,7 @@ info = PluginInfo(name="sample", version="0.1.0", description="test plugin")
 bp = Blueprint("sample", __name__)
 
 
-class NoteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class NoteIn(StrictBody):
     text: str = Field(min_length=1, max_length=200)
 
 
