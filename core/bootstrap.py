@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from ipv6wgm import core_plugin
+from ipv6wgm.auth import cache as auth_cache
 from ipv6wgm.cache import RedisHandle
 from ipv6wgm.db import close_db, init_db, upgrade
 from ipv6wgm.jobs import JobRunner
@@ -63,7 +64,7 @@ async def start_runtime(runtime: Runtime, *, migrate: bool = True, run_jobs: boo
     if admin is not None:
         log.warning("created the first admin account %r from the environment", admin.username)
     await runtime.config.load()
-    runtime.hub.control_handlers.append(_reload_config(runtime))
+    runtime.hub.control_handlers.extend([_reload_config(runtime), auth_cache.on_control])
     await runtime.hub.start()
     await runtime.jobs.start(run_crons=run_jobs and not settings.redis_url)
     handler = DatabaseLogHandler(settings.node_id)

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from ipv6wgm.api import INVALID_CREDENTIALS, TOKEN_EXPIRED, ApiError, utcnow
+from ipv6wgm.auth import cache
 from ipv6wgm.auth.models import AuthSession
 from ipv6wgm.runtime import current
 from ipv6wgm.security.rbac import Principal
@@ -35,15 +36,16 @@ async def authenticate(token: str | None) -> Principal:
         claims = rt.tokens.verify(token, ACCESS)
     except TokenError as exc:
         raise _token_error(exc) from None
-    session = await AuthSession.filter(id=claims.session_id).select_related("user").first()
-    if (
-        session is None
-        or session.revoked_at is not None
-        or session.user_id != claims.user_id
-        or not session.user.is_active
-    ):
+    user = cache.get(claims.session_id)
+    if user is None:
+        session = await AuthSession.filter(id=claims.session_id).select_related("user").first()
+        if session is None or session.revoked_at is not None or not session.user.is_active:
+            raise ApiError(401, INVALID_CREDENTIALS, "session is no longer valid")
+        user = session.user
+        cache.put(session.id, user)
+    if user.id != claims.user_id:
         raise ApiError(401, INVALID_CREDENTIALS, "session is no longer valid")
-    return Principal(session.user, session.id, rt.role_permissions.get(session.user.role, frozenset()))
+    return Principal(user, claims.session_id, rt.role_permissions.get(user.role, frozenset()))
 
 
 def permissions_of(user: Any) -> list[str]:
@@ -104,7 +106,14 @@ async def revoke_sessions(session_ids: list[str], reason: str) -> None:
     if not session_ids:
         return
     await AuthSession.filter(id__in=session_ids, revoked_at=None).update(revoked_at=utcnow(), revoked_reason=reason)
+    cache.drop_sessions(session_ids)  # at once here; other processes hear it from the hub
     await current().hub.control("session_revoked", session_ids=session_ids)
+
+
+async def user_changed(user_id: int) -> None:
+    """Cached copies of this user (in every process) must be reloaded."""
+    cache.drop_user(user_id)
+    await current().hub.control("user_changed", user_id=user_id)
 
 
 async def revoke_user_sessions(user_id: int, reason: str) -> None:

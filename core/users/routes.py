@@ -12,7 +12,7 @@ from quart_schema import document_response, validate_querystring, validate_reque
 from tortoise.expressions import Q
 
 from ipv6wgm.api import Envelope, MessageEnvelope, conflict, forbidden, invalid, not_found, ok, paginate
-from ipv6wgm.auth.service import revoke_user_sessions
+from ipv6wgm.auth.service import revoke_user_sessions, user_changed
 from ipv6wgm.runtime import current
 from ipv6wgm.security.passwords import check_policy, hash_password
 from ipv6wgm.security.rbac import current_principal, require
@@ -106,6 +106,7 @@ async def update_user(user_id: int, data: UserUpdate):
     await user.save()
     if changes.get("is_active") is False or "role" in changes:
         await revoke_user_sessions(user.id, "account changed")
+    await user_changed(user.id)
     return ok(service.serialize_user(user, _perms(user)), "user updated")
 
 
@@ -122,6 +123,7 @@ async def delete_user(user_id: int):
         raise forbidden("only admins delete admins")
     await revoke_user_sessions(user.id, "account deleted")
     await user.delete()
+    await user_changed(user.id)
     return ok(None, "user deleted")
 
 
