@@ -17,9 +17,7 @@ SOCKET_DIR = Path("/var/run/wireguard")
 
 def missing_prerequisites() -> list[str]:
     problems = [] if os.geteuid() == 0 else ["not running as root"]
-    problems += [
-        f"{tool} not found in PATH" for tool in ("wireguard-go", "wg", "ip", "ping") if not shutil.which(tool)
-    ]
+    problems += [f"{tool} not found in PATH" for tool in ("wireguard-go", "wg", "ip", "ping") if not shutil.which(tool)]
     return problems
 
 
@@ -76,11 +74,7 @@ def wireguard_go_pids(ifnames: set[str]) -> list[int]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if (
-            len(argv) >= 2
-            and argv[0].endswith(b"wireguard-go")
-            and argv[-2].decode(errors="replace") in ifnames
-        ):
+        if len(argv) >= 2 and argv[0].endswith(b"wireguard-go") and argv[-2].decode(errors="replace") in ifnames:
             pids.append(int(entry.name))
     return pids
 

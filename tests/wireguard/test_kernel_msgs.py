@@ -63,9 +63,7 @@ def test_large_batches_are_split_device_attrs_first() -> None:
     assert decoded[0].get_attr("WGDEVICE_A_PRIVATE_KEY") is not None
     assert all(m.get_attr("WGDEVICE_A_PRIVATE_KEY") is None for m in decoded[1:])
     assert all(len(m.data) <= 20_000 for m in msgs)
-    sent = [
-        p.get_attr("WGPEER_A_PUBLIC_KEY").decode() for m in decoded for p in m.get_attr("WGDEVICE_A_PEERS")
-    ]
+    sent = [p.get_attr("WGPEER_A_PUBLIC_KEY").decode() for m in decoded for p in m.get_attr("WGDEVICE_A_PEERS")]
     assert sent == [p.public_key for p in peers]
 
 

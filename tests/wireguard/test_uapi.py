@@ -5,7 +5,14 @@ import time
 import pytest
 
 from ipv6wgm_wireguard.dataplane.types import PeerSpec
-from ipv6wgm_wireguard.dataplane.uapi import UapiError, build_set, check_errno, parse_get
+from ipv6wgm_wireguard.dataplane.uapi import (
+    UapiError,
+    _parse_fast,
+    _parse_generic,
+    build_set,
+    check_errno,
+    parse_get,
+)
 from ipv6wgm_wireguard.keys import hex_to_key, key_to_hex
 
 # The example reply from https://www.wireguard.com/xplatform/ (get=1).
@@ -95,23 +102,39 @@ def test_build_set_rejects_smuggled_lines() -> None:
         build_set(upsert=[peer])
 
 
-def test_parse_10000_peers_is_fast() -> None:
-    lines = ["private_key=" + "11" * 32, "listen_port=51820"]
-    for i in range(10_000):
+def wireguard_go_reply(n: int) -> bytes:
+    """The exact layout wireguard-go 0.0.2022x prints (endpoint only once known)."""
+    lines = ["private_key=" + "11" * 32, "listen_port=51820", "fwmark=7"]
+    for i in range(n):
+        lines += [f"public_key={i + 1:064x}", "preshared_key=" + ("ab" * 32 if i % 3 == 0 else "0" * 64)]
+        lines += ["protocol_version=1"]
+        if i % 2:
+            lines += [f"endpoint=[fd00::{i:x}]:51820"]
         lines += [
-            f"public_key={i:064x}",
-            "preshared_key=" + "0" * 64,
-            f"allowed_ip=10.{i >> 8 & 255}.{i & 255}.1/32",
-            f"allowed_ip=fd00::{i:x}/128",
-            "endpoint=10.0.0.1:51820",
-            "last_handshake_time_sec=1700000000",
-            "last_handshake_time_nsec=1",
-            "tx_bytes=1",
-            "rx_bytes=2",
-            "persistent_keepalive_interval=25",
-            "protocol_version=1",
+            f"last_handshake_time_sec={1700000000 if i % 5 else 0}",
+            f"last_handshake_time_nsec={i if i % 5 else 0}",
+            f"tx_bytes={i * 3}",
+            f"rx_bytes={i * 7}",
+            f"persistent_keepalive_interval={25 if i % 4 else 0}",
         ]
-    reply = ("\n".join(lines) + "\nerrno=0\n\n").encode()
+        lines += [f"allowed_ip=10.{i >> 8 & 255}.{i & 255}.1/32", f"allowed_ip=fd00::{i:x}/128"][: i % 3]
+    return ("\n".join(lines) + "\nerrno=0\n\n").encode()
+
+
+def test_fast_and_generic_parsers_agree() -> None:
+    text = wireguard_go_reply(50).decode()
+    fast, generic = _parse_fast(text), _parse_generic(text)
+    assert fast is not None and fast == generic
+    assert fast.fwmark == 7 and fast.listen_port == 51820 and len(fast.peers) == 50
+    # Another layout (the xplatform doc's order) is not forced through the fast path.
+    assert _parse_fast(XPLATFORM_GET.decode()) is None
+    # Nor is an unknown key in the middle of a peer.
+    assert _parse_fast(text.replace("tx_bytes=", "future_key=1\ntx_bytes=", 1)) is None
+
+
+def test_parse_10000_peers_is_fast() -> None:
+    reply = wireguard_go_reply(10_000)
+    assert _parse_fast(reply.decode()) is not None
     start = time.perf_counter()
     dev = parse_get(reply)
     elapsed = time.perf_counter() - start

@@ -1,0 +1,1 @@
+"""WireGuard plugin for IPv6 WireGuard Manager."""
