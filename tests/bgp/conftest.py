@@ -98,9 +98,7 @@ def netns(bird_binary: str) -> Iterator[None]:
     try:
         _run("ip", "netns", "add", NS_A)
         _run("ip", "netns", "add", NS_B)
-        _run(
-            "ip", "link", "add", VETH_A, "netns", NS_A, "type", "veth", "peer", "name", VETH_B, "netns", NS_B
-        )
+        _run("ip", "link", "add", VETH_A, "netns", NS_A, "type", "veth", "peer", "name", VETH_B, "netns", NS_B)
         for ns, dev, v4s, v6 in ((NS_A, VETH_A, (A4, A4_2), A6), (NS_B, VETH_B, (B4, B4_2), B6)):
             for v4 in v4s:
                 _run("ip", "-n", ns, "addr", "add", f"{v4}/29", "dev", dev)

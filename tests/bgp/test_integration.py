@@ -18,6 +18,7 @@ from ipv6wgm_bgp.bird import (
     AnnouncementSpec,
     BirdConfigError,
     BirdControl,
+    BirdError,
     BirdSupervisor,
     SessionSpec,
     SessionState,
@@ -111,9 +112,7 @@ async def test_ipv6_neighbor_and_prefix(supervisor: BirdSupervisor, peer: BirdCo
     await supervisor.apply(tree([session4(), session6()], [ANN6]))
     st = await established(supervisor, "wgm_peer6")
     assert st.neighbor == "fd00:98::2"
-    routes = await wait_for(
-        lambda: peer_routes(peer, "a6"), lambda r: "2001:db8:1::/48" in r, what="v6 route"
-    )
+    routes = await wait_for(lambda: peer_routes(peer, "a6"), lambda r: "2001:db8:1::/48" in r, what="v6 route")
     r6 = routes["2001:db8:1::/48"]
     assert (r6.next_hop, r6.as_path, r6.communities) == (NH6, (AS_A,), ("65001:6",))
     assert "2001:db8:1::/48" not in await peer_routes(peer, "a4")  # v6 stays on the v6 session
@@ -240,6 +239,13 @@ async def test_attach_to_existing_bird(bird_binary: str, tmp_path_factory: pytes
         assert str(att.config_path) not in (await att.control.request("configure check")).text
         await att.stop()
         assert own.pid is not None  # stopping an attached supervisor leaves BIRD running
+        # a new supervisor on the same tree cannot know BIRD loaded it: it configures once more
+        again = BirdSupervisor(att.base_dir, socket_path=own.socket_path, attach=True)
+        files = tree([SessionSpec("attached", "10.98.0.6", 65009, AS_A, enabled=False)], [ANN4])
+        first, second = await again.apply(files), await again.apply(files)
+        assert (first.changed, first.generation) == (True, att.current_generation())
+        assert not second.changed
+        await again.stop()
     finally:
         await own.stop()
 
@@ -249,6 +255,6 @@ async def _restarted(sup: BirdSupervisor, old_pid: int) -> bool:
         return False
     try:
         await sup.control.request("show status")
-    except Exception:  # noqa: BLE001 - still coming up
+    except BirdError:  # still coming up
         return False
     return True

@@ -11,6 +11,7 @@ from ipv6wgm_bgp.bird.control import (
     BirdCommandError,
     BirdConnectionError,
     BirdControl,
+    BirdReply,
     BirdTimeout,
     parse_reply_lines,
     raise_for_error,
@@ -20,7 +21,7 @@ from ipv6wgm_bgp.bird.state import parse_protocols, parse_routes
 DATA = Path(__file__).parent / "data"
 
 
-def reply(name: str):  # noqa: ANN201 - BirdReply
+def reply(name: str) -> BirdReply:
     return parse_reply_lines((DATA / name).read_text().splitlines())
 
 

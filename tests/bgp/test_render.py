@@ -224,7 +224,13 @@ def test_rendered_config_parses_with_bird(tmp_path: Path, bird_binary: str) -> N
     files = render_config(
         "10.98.0.1",
         [
-            s(password="x y", description="d", hold_time=9, import_limit=5, enabled=False),
+            s(
+                password="x y!#$%&'()*+,-./:;<=>?@[]^_`{|}~",
+                description="d é 日本 {};#",
+                hold_time=9,
+                import_limit=5,
+                enabled=False,
+            ),
             s(name="v6", neighbor="fd00:98::2", source_address="fd00:98::1", multihop=2, passive=True),
             s(name="9" * 64, neighbor="10.0.0.9", remote_as=4294967295),
         ],
@@ -236,7 +242,5 @@ def test_rendered_config_parses_with_bird(tmp_path: Path, bird_binary: str) -> N
     for rel, text in files.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text)
-    res = subprocess.run(
-        [bird_binary, "-p", "-c", str(tmp_path / "bird.conf")], capture_output=True, text=True
-    )
+    res = subprocess.run([bird_binary, "-p", "-c", str(tmp_path / "bird.conf")], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
