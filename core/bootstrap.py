@@ -63,6 +63,8 @@ async def start_runtime(runtime: Runtime, *, migrate: bool = True, run_jobs: boo
     admin = await ensure_first_admin(settings.admin_username, password, settings.admin_email)
     if admin is not None:
         log.warning("created the first admin account %r from the environment", admin.username)
+    elif settings.generate_admin:
+        await _generate_admin()
     await runtime.config.load()
     runtime.hub.control_handlers.extend([_reload_config(runtime), auth_cache.on_control])
     await runtime.hub.start()
@@ -72,6 +74,27 @@ async def start_runtime(runtime: Runtime, *, migrate: bool = True, run_jobs: boo
     handler.start()
     runtime.extras["log_handler"] = handler
     await runtime.plugins.call_each_async("startup", runtime=runtime)
+
+
+async def _generate_admin() -> None:
+    """``make run`` on a fresh clone: invent the first admin and show its password once.
+
+    Printed to the terminal only (never logged or stored in clear); later starts find an admin
+    and do nothing.
+    """
+    import secrets
+    import sys
+
+    from ipv6wgm.users.models import User
+    from ipv6wgm.users.service import create_user
+
+    if await User.filter(role="admin").exists():
+        return
+    password = secrets.token_urlsafe(18)
+    await create_user("admin", password, role="admin", full_name="Administrator")
+    print(f"\n  First start: created admin account 'admin' with password: {password}\n"
+          "  It is shown only this once; change it with POST /api/v1/users/1/reset-password.\n",
+          file=sys.stderr, flush=True)
 
 
 def _reload_config(runtime: Runtime):

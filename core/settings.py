@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    run_worker: bool = False
+    generate_admin: bool = False
 
     # Defaults of the live-editable runtime configuration (/system/config overrides them).
     log_level: LogLevel = "INFO"

@@ -25,6 +25,8 @@ def _serve(args: argparse.Namespace) -> int:
         overrides["host"] = args.host
     if args.port:
         overrides["port"] = args.port
+    if args.generate_admin:
+        overrides["generate_admin"] = True
     settings = load_settings(**overrides)
     app = create_app(settings)
     config = Config()
@@ -142,6 +144,8 @@ def build_parser(with_plugins: bool = False) -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the API server (migrates first)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--generate-admin", action="store_true",
+                       help="on first start, create user 'admin' with a random password and print it once")
     serve.set_defaults(func=_serve)
     sub.add_parser("worker", help="run the arq worker of this node (needs Redis)").set_defaults(func=_worker)
     db = sub.add_parser("db", help="database commands").add_subparsers(dest="db_command", required=True)

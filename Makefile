@@ -1,0 +1,46 @@
+# IPv6 WireGuard Manager — the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PLUGINS := $(wildcard plugins/*/pyproject.toml)
+SYSTEM_TOOLS := wireguard-go wg bird ping redis-server ip
+SYSTEM_PACKAGES := wireguard-go wireguard-tools bird2 iputils-ping redis-server iproute2
+
+.PHONY: install run test test-deps test-only lint bench system-packages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python  ## core + every bundled plugin, editable
+	$(BIN)/pip install --quiet -e . $(foreach p,$(PLUGINS),-e $(dir $(p)))
+
+run: install  ## SQLite + in-process jobs on http://127.0.0.1:8000
+	IPV6WGM_DATA_DIR=$${IPV6WGM_DATA_DIR:-.data} $(BIN)/ipv6wgm serve --generate-admin \
+		--host $${HOST:-127.0.0.1} --port $${PORT:-8000}
+
+system-packages:  ## data-plane tools the tests drive (Debian packages); skipped when present
+	@missing=""; for t in $(SYSTEM_TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing system packages (missing:$$missing)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+	fi
+
+test-deps: install system-packages
+	$(BIN)/pip install --quiet -e '.[test]' -e tests/plugins/sample
+
+lint: test-deps
+	$(BIN)/ruff check core entrypoints plugins tests bench
+
+test-only:
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+test: test-deps lint test-only  ## everything CI runs
+
+bench: test-deps
+	$(BIN)/python bench/api.py
+	$(BIN)/python bench/wg_dataplane.py
+
+clean:
+	rm -rf $(VENV) .data build *.egg-info
