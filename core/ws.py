@@ -9,6 +9,7 @@ raised by a worker on one node reaches a browser connected to an API process on 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -49,6 +50,17 @@ class Hub:
         self.control_handlers: list[Callable[[dict[str, Any]], Awaitable[None]]] = []
         self._listener: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def add(self, sub: Subscriber) -> None:
+        self.subscribers.add(sub)
+        self._idle.clear()
+
+    def remove(self, sub: Subscriber) -> None:
+        self.subscribers.discard(sub)
+        if not self.subscribers:
+            self._idle.set()
 
     # ---- authorization ---------------------------------------------------------------------
 
@@ -115,9 +127,15 @@ class Hub:
         if self.redis is not None:
             self._listener = asyncio.create_task(self._listen(), name="ws-hub-listener")
 
-    async def stop(self) -> None:
+    async def close_all(self, reason: str, grace: float = 2.0) -> None:
+        """Tell every socket why and close it (1001), waiting briefly for them to go."""
         for sub in list(self.subscribers):
-            sub.close("server shutting down")
+            sub.close(reason)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), grace)
+
+    async def stop(self) -> None:
+        await self.close_all("server shutting down")
         if self._listener is not None:
             self._listener.cancel()
             await asyncio.gather(self._listener, return_exceptions=True)

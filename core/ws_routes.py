@@ -79,7 +79,7 @@ async def serve_socket(fixed_channel: str | None = None) -> None:
     if fixed_channel is not None:
         channels = [fixed_channel]
     sub = Subscriber(principal)
-    hub.subscribers.add(sub)
+    hub.add(sub)
     sender = asyncio.create_task(_pump(sub))
     try:
         denied = await _subscribe(sub, channels or [])
@@ -97,7 +97,7 @@ async def serve_socket(fixed_channel: str | None = None) -> None:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await receiver
     finally:
-        hub.subscribers.discard(sub)
+        hub.remove(sub)
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await sender

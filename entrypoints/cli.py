@@ -15,7 +15,6 @@ from ipv6wgm.settings import load_settings
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from hypercorn.asyncio import serve
     from hypercorn.config import Config
 
     from ipv6wgm.app import create_app
@@ -34,8 +33,27 @@ def _serve(args: argparse.Namespace) -> int:
     config.accesslog = None
     config.graceful_timeout = 5
     print(f"ipv6wgm serving on http://{config.bind[0]} (node {settings.node_id})", flush=True)
-    asyncio.run(serve(app, config))
+    asyncio.run(_serve_until_signal(app, config))
     return 0
+
+
+async def _serve_until_signal(app: Any, config: Any) -> None:
+    """Close WebSockets cleanly (1001 with a reason) *before* Hypercorn's graceful shutdown,
+    which would otherwise wait for them and then cut them off."""
+    import signal
+
+    from hypercorn.asyncio import serve
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    async def trigger() -> None:
+        await stop.wait()
+        await app.extensions["ipv6wgm"].hub.close_all("server shutting down")
+
+    await serve(app, config, shutdown_trigger=trigger)
 
 
 def _worker(args: argparse.Namespace) -> int:

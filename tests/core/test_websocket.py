@@ -92,3 +92,21 @@ def test_logout_closes_the_socket(server: ServerProcess) -> None:
         with pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=5)
     assert closed.value.rcvd.code == 4401
+
+
+def test_shutdown_closes_sockets_cleanly() -> None:
+    import os
+    import signal
+
+    server = ServerProcess().start()
+    try:
+        with connect(ws_url(server, token=server.token())) as ws:
+            recv_until(ws, "connected")
+            os.killpg(server.procs[0].pid, signal.SIGTERM)
+            assert recv_until(ws, "closing", timeout=10)["data"]["reason"] == "server shutting down"
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=10)
+        assert closed.value.rcvd.code == 1001
+        assert server.procs[0].wait(15) == 0
+    finally:
+        server.cleanup()
