@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from ipv6wgm.api import StrictBody
+from ipv6wgm.users.schemas import UserOut
 
 
 class LoginRequest(StrictBody):
@@ -41,13 +42,5 @@ class RefreshData(BaseModel):
     refresh_expires_in: int
 
 
-class MeData(BaseModel):
-    id: int
-    username: str
-    email: str | None
-    full_name: str | None
-    role: str
-    is_active: bool
+class MeData(UserOut):
     permissions: list[str]
-    last_login: str | None
-    created_at: str | None

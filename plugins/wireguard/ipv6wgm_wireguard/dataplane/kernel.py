@@ -27,7 +27,7 @@ from pyroute2.netlink.generic.wireguard import (
     wgmsg,
 )
 
-from ..keys import public_key_from_private, validate_key
+from ..keys import validate_key
 from . import links
 from .base import WireGuardBackend, diff_peers, resolve_peers
 from .types import (
@@ -254,14 +254,7 @@ class KernelBackend(WireGuardBackend):
         await links.delete_link(name)
 
     async def dump(self, name: str) -> InterfaceState:
-        cur = await self._get(name)
-        return InterfaceState(
-            name=name,
-            public_key=public_key_from_private(cur.private_key) if cur.private_key else None,
-            listen_port=cur.listen_port,
-            fwmark=cur.fwmark,
-            peers=cur.peers,
-        )
+        return (await self._get(name)).public_state(name)
 
     async def set_peer(self, name: str, peer: PeerSpec) -> None:
         (peer,) = await resolve_peers([peer])

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from ..keys import hex_to_key, key_to_hex
-from .types import PeerSpec, PeerState, validate_ifname
+from ..keys import hex_to_key, key_to_hex, public_key_from_private
+from .types import InterfaceState, PeerSpec, PeerState, validate_ifname
 
 ZERO_HEX = "0" * 64
 
@@ -32,6 +32,16 @@ class DeviceConfig:
     fwmark: int | None = None
     peers: dict[str, PeerState] = field(default_factory=dict)
     preshared_keys: dict[str, str | None] = field(default_factory=dict)
+
+    def public_state(self, name: str) -> InterfaceState:
+        """What may leave the backend: no private or preshared keys."""
+        return InterfaceState(
+            name=name,
+            public_key=public_key_from_private(self.private_key) if self.private_key else None,
+            listen_port=self.listen_port,
+            fwmark=self.fwmark,
+            peers=self.peers,
+        )
 
 
 def check_errno(reply: bytes | bytearray) -> None:

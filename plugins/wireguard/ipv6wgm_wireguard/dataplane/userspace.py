@@ -22,7 +22,7 @@ import socket
 import tempfile
 import time
 
-from ..keys import public_key_from_private, validate_key
+from ..keys import validate_key
 from . import links
 from .base import WireGuardBackend, diff_peers, resolve_peers
 from .types import InterfaceSpec, InterfaceState, PeerSpec, SyncResult, validate_ifname
@@ -183,14 +183,7 @@ class UserspaceBackend(WireGuardBackend):
 
     async def dump(self, name: str) -> InterfaceState:
         validate_ifname(name)
-        cur = await self._get(name)
-        return InterfaceState(
-            name=name,
-            public_key=public_key_from_private(cur.private_key) if cur.private_key else None,
-            listen_port=cur.listen_port,
-            fwmark=cur.fwmark,
-            peers=cur.peers,
-        )
+        return (await self._get(name)).public_state(name)
 
     async def set_peer(self, name: str, peer: PeerSpec) -> None:
         validate_ifname(name)
