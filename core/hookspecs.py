@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         MetricEmitter,
         ModelRegistrar,
         PermissionRegistrar,
+        ServiceRegistrar,
     )
     from ipv6wgm.runtime import Runtime
 
@@ -108,6 +109,16 @@ def health_components(register: HealthRegistrar) -> None:
 @hookspec
 def backup_contributors(register: BackupRegistrar) -> None:
     """Add what a backup must carry besides the database: ``register(name, dump, restore)``."""
+
+
+@hookspec
+def register_services(register: ServiceRegistrar) -> None:
+    """Offer a documented service object to other plugins: ``register("delegation", obj)``.
+
+    Registered as ``<plugin>.<name>``; another plugin looks it up with
+    ``current().services.get("ipv6.delegation")`` and must work (with the feature off) when it
+    is missing. This is how plugins meet without importing each other's internals.
+    """
 
 
 @hookspec

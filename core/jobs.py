@@ -88,6 +88,25 @@ class JobRunner:
         task.add_done_callback(self._tasks.discard)
         return job_id
 
+    async def call(self, name: str, *args: Any, node: str | None = None, wait_s: float = 30.0) -> Any:
+        """Run a job where it belongs and wait for its result (or its exception).
+
+        For API calls whose answer depends on the data plane (start a server, read live peers):
+        inline in the embedded mode, through the owning node's worker with Redis. Raises
+        ``TimeoutError`` when the worker does not answer in time.
+        """
+        spec = self.registry.jobs.get(name)
+        if spec is None:
+            raise UnknownJob(name)
+        if not self.redis_url:
+            return await asyncio.wait_for(spec.func(self._ctx(uuid.uuid4().hex), *args), wait_s)
+        if self._pool is None:
+            await self.start(run_crons=False)
+        if self._pool is None:
+            raise ConnectionError("job queue (Redis) unavailable")
+        job = await self._pool.enqueue_job(name, *args, _queue_name=queue_name(self.prefix, node or self.node_id))
+        return await job.result(timeout=wait_s, poll_delay=0.05)
+
     async def run_now(self, name: str, *args: Any) -> Any:
         """Run a job inline and return its result (CLI, tests of idempotence)."""
         spec = self.registry.jobs.get(name)

@@ -228,7 +228,7 @@ class PluginManager:
             try:
                 self._collect_one(name, staged)
                 for kind in ("models", "jobs", "crons", "channels", "permissions", "commands",
-                             "health", "backups"):
+                             "health", "backups", "services"):
                     for key in getattr(staged, kind):
                         if key in getattr(registry, kind):
                             raise RegistryError(f"{kind}: {key!r} is already registered")
@@ -238,7 +238,7 @@ class PluginManager:
                 self._fail(name, exc)
                 continue
             for kind in ("models", "jobs", "crons", "channels", "permissions", "commands",
-                         "health", "backups"):
+                         "health", "backups", "services"):
                 getattr(registry, kind).update(getattr(staged, kind))
             registry.blueprints.extend(staged.blueprints)
         return registry
@@ -287,6 +287,10 @@ class PluginManager:
         def backup(name: str, dump: Any, restore: Any) -> None:
             reg.add("backups", name, BackupSpec(name, dump, restore))
 
+        def service(name: str, obj: Any) -> None:
+            _check_name(name)
+            reg.add("services", f"{plugin}.{name}", obj)
+
         call("register_models", models)
         call("register_blueprints", blueprint)
         call("register_jobs", job)
@@ -296,6 +300,7 @@ class PluginManager:
         call("register_commands", command)
         call("health_components", health)
         call("backup_contributors", backup)
+        call("register_services", service)
 
     def _impls_for(self, plugin: str) -> list[tuple[str, Callable[..., Any], list[str]]]:
         out = []

@@ -104,6 +104,7 @@ class Registry:
     commands: dict[str, CommandSpec] = field(default_factory=dict)
     health: dict[str, HealthSpec] = field(default_factory=dict)
     backups: dict[str, BackupSpec] = field(default_factory=dict)
+    services: dict[str, Any] = field(default_factory=dict)
 
     def add(self, kind: str, key: str, value: Any) -> None:
         table: dict[str, Any] = getattr(self, kind)
@@ -162,6 +163,10 @@ class MetricEmitter(Protocol):
 
 class HealthRegistrar(Protocol):
     def __call__(self, name: str, check: HealthCheck) -> None: ...
+
+
+class ServiceRegistrar(Protocol):
+    def __call__(self, name: str, service: Any) -> None: ...
 
 
 class BackupRegistrar(Protocol):

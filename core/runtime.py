@@ -38,6 +38,11 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
     role: str = "server"
 
+    @property
+    def services(self) -> dict[str, Any]:
+        """Services plugins offer each other (``register_services``), keyed ``<plugin>.<name>``."""
+        return self.registry.services
+
 
 _current: Runtime | None = None
 

@@ -22,6 +22,7 @@ from ipv6wgm.security.rbac import Principal
 
 log = logging.getLogger(__name__)
 CONTROL = "_control"
+PRIVILEGED = 0  # an owner id no user has: such messages reach only holders of ``<channel>.all``
 QUEUE_SIZE = 256
 
 

@@ -93,5 +93,14 @@ def test_every_hook_is_documented_and_implemented_by_core_or_sample() -> None:
     for name in specs:
         assert (getattr(hookspecs, name).__doc__ or "").strip(), f"{name} has no docstring"
     unexercised = set(specs) - implemented - {"register_commands", "collect_metrics", "backup_contributors",
-                                              "startup", "shutdown"}
+                                              "startup", "shutdown", "register_services"}
     assert not unexercised, unexercised
+
+
+def test_services_are_namespaced_and_exclusive() -> None:
+    def offer(register):
+        register("delegation", object())
+
+    pm = manager(plugin("ipv6", register_services=offer))
+    registry = pm.collect()
+    assert "ipv6.delegation" in registry.services
