@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     generate_admin: bool = False
+    netns: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+                              description="named network namespace that holds this node's data plane")
 
     # Defaults of the live-editable runtime configuration (/system/config overrides them).
     log_level: LogLevel = "INFO"

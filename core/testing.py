@@ -88,7 +88,7 @@ class ServerProcess:
 
     def __init__(self, *, database_url: str | None = None, redis_url: str | None = None,
                  env: dict[str, str] | None = None, worker: bool | None = None, data_dir: Path | None = None,
-                 node_id: str | None = None) -> None:
+                 node_id: str | None = None, netns: bool = True) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.api = f"{self.base}/api/v1"
@@ -109,6 +109,11 @@ class ServerProcess:
             "IPV6WGM_ENVIRONMENT": "test",
             **(env or {}),
         }
+        # Every test server gets its own network namespace for its data plane (tunnels, BIRD),
+        # so nothing a test or the fuzzer starts ever lands in the host's namespace.
+        self.netns = f"ipwgm-{self.prefix}" if netns else None
+        if self.netns:
+            self.env.setdefault("IPV6WGM_NETNS", self.netns)
         for key, value in (("IPV6WGM_DATABASE_URL", database_url), ("IPV6WGM_REDIS_URL", redis_url)):
             if value:
                 self.env[key] = value
@@ -126,6 +131,9 @@ class ServerProcess:
         return proc
 
     def start(self, timeout: float = 60) -> ServerProcess:
+        if self.netns and not Path(f"/var/run/netns/{self.netns}").exists():
+            subprocess.run(["ip", "netns", "add", self.netns], check=True)
+            subprocess.run(["ip", "-n", self.netns, "link", "set", "lo", "up"], check=True)
         server = self._spawn("serve", "--port", str(self.port))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -162,6 +170,12 @@ class ServerProcess:
 
     def cleanup(self) -> None:
         self.stop()
+        if self.netns and Path(f"/var/run/netns/{self.netns}").exists():
+            pids = subprocess.run(["ip", "netns", "pids", self.netns], capture_output=True, text=True).stdout.split()
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    os.kill(int(pid), signal.SIGKILL)
+            subprocess.run(["ip", "netns", "del", self.netns], check=False)
         if self._tmp is not None:
             self._tmp.cleanup()
 

@@ -3,7 +3,8 @@
 Shared by both WireGuard backends: only *creating* the link differs (kernel link kind vs a tun
 made by wireguard-go). pyroute2 0.9's AsyncIPRoute speaks netlink on the event loop, so nothing
 here blocks it and no ``ip`` binary is needed. Everything acts on the network namespace of the
-calling process.
+calling process, or on the named one set with ``use_netns()`` (a gateway may keep its tunnels in
+a dedicated namespace; the tests use that to stay out of the host's).
 """
 
 from __future__ import annotations
@@ -20,11 +21,26 @@ from .types import normalize_cidr, normalize_interface_address, validate_ifname
 RT_TABLE_MAIN = 254
 IFF_UP = 0x1
 _LINK_LOCAL = ipaddress.ip_network("fe80::/10")
+_netns: str | None = None
+
+
+def use_netns(name: str | None) -> None:
+    """Act on the named network namespace (``/var/run/netns/<name>``) from now on."""
+    global _netns
+    _netns = name
+
+
+def current_netns() -> str | None:
+    return _netns
+
+
+def _ipr() -> AsyncIPRoute:
+    return AsyncIPRoute(netns=_netns) if _netns else AsyncIPRoute()
 
 
 async def link_index(name: str) -> int | None:
     validate_ifname(name)
-    async with AsyncIPRoute() as ipr:
+    async with _ipr() as ipr:
         found = await ipr.link_lookup(ifname=name)
     return found[0] if found else None
 
@@ -32,7 +48,7 @@ async def link_index(name: str) -> int | None:
 async def link_kind(name: str) -> str | None:
     """The rtnetlink kind (``wireguard``, ``tun``…) or None when the link does not exist."""
     validate_ifname(name)
-    async with AsyncIPRoute() as ipr:
+    async with _ipr() as ipr:
         try:
             (msg,) = await ipr.link("get", ifname=name)
         except NetlinkError as exc:
@@ -45,7 +61,7 @@ async def link_kind(name: str) -> str | None:
 
 async def create_link(name: str, kind: str) -> None:
     validate_ifname(name)
-    async with AsyncIPRoute() as ipr:
+    async with _ipr() as ipr:
         try:
             await ipr.link("add", ifname=name, kind=kind)
         except NetlinkError as exc:
@@ -56,7 +72,7 @@ async def create_link(name: str, kind: str) -> None:
 async def delete_link(name: str) -> bool:
     """True if a link was deleted, False if there was none."""
     validate_ifname(name)
-    async with AsyncIPRoute() as ipr:
+    async with _ipr() as ipr:
         found = await ipr.link_lookup(ifname=name)
         if not found:
             return False
@@ -85,7 +101,7 @@ async def configure_link(name: str, addresses: list[str], mtu: int | None) -> No
     validate_ifname(name)
     want = {normalize_interface_address(a) for a in addresses}
     manage_ll = any(ipaddress.ip_interface(a).ip in _LINK_LOCAL for a in want)
-    async with AsyncIPRoute() as ipr:
+    async with _ipr() as ipr:
         index = _require(await ipr.link_lookup(ifname=name), name)
         have: set[str] = set()
         async for msg in await ipr.addr("dump", index=index):
@@ -114,7 +130,7 @@ async def configure_link(name: str, addresses: list[str], mtu: int | None) -> No
 
 async def list_addresses(name: str) -> list[str]:
     validate_ifname(name)
-    async with AsyncIPRoute() as ipr:
+    async with _ipr() as ipr:
         index = _require(await ipr.link_lookup(ifname=name), name)
         return [
             str(ipaddress.ip_interface(f"{m.get('address')}/{m['prefixlen']}"))
@@ -127,7 +143,7 @@ async def add_route(name: str, cidr: str) -> None:
     """``replace`` makes it idempotent and moves the prefix here if it pointed elsewhere."""
     validate_ifname(name)
     net = ipaddress.ip_network(normalize_cidr(cidr))
-    async with AsyncIPRoute() as ipr:
+    async with _ipr() as ipr:
         index = _require(await ipr.link_lookup(ifname=name), name)
         await ipr.route(
             "replace",
@@ -142,7 +158,7 @@ async def add_route(name: str, cidr: str) -> None:
 async def remove_route(name: str, cidr: str) -> None:
     validate_ifname(name)
     net = ipaddress.ip_network(normalize_cidr(cidr))
-    async with AsyncIPRoute() as ipr:
+    async with _ipr() as ipr:
         found = await ipr.link_lookup(ifname=name)
         if not found:
             return  # the link is gone, and its routes with it
@@ -163,7 +179,7 @@ async def remove_route(name: str, cidr: str) -> None:
 async def list_routes(name: str) -> list[str]:
     """Prefixes in the main table that point at the link (for reconcile and tests)."""
     validate_ifname(name)
-    async with AsyncIPRoute() as ipr:
+    async with _ipr() as ipr:
         index = _require(await ipr.link_lookup(ifname=name), name)
         out: list[str] = []
         for family in (AF_INET, AF_INET6):

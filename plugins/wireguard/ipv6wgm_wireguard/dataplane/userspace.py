@@ -21,6 +21,7 @@ import os
 import socket
 import tempfile
 import time
+from typing import Any
 
 from ..keys import validate_key
 from . import links
@@ -29,6 +30,19 @@ from .types import InterfaceSpec, InterfaceState, PeerSpec, SyncResult, validate
 from .uapi import DeviceConfig, UapiError, build_set, check_errno, parse_get, socket_path
 
 DEFAULT_SOCKET_DIR = "/var/run/wireguard"
+
+
+def _enter_netns(name: str | None) -> Any:
+    """The daemon must create its tun inside the data-plane namespace: setns in the child."""
+    if name is None:
+        return None
+
+    def enter() -> None:
+        from pyroute2.netns import setns
+
+        setns(name, flags=0)
+
+    return enter
 
 
 class UserspaceBackend(WireGuardBackend):
@@ -112,6 +126,7 @@ class UserspaceBackend(WireGuardBackend):
                 stderr=err,
                 env=env,
                 start_new_session=True,
+                preexec_fn=_enter_netns(links.current_netns()),  # noqa: PLW1509 - setns only, no locks
             )
             try:
                 async with asyncio.timeout(self.start_timeout):

@@ -1,0 +1,166 @@
+"""Jobs that make a node's data plane match the database, and read it back.
+
+All idempotent (arq delivers at least once): each applies the desired state as it is *now* in
+the database rather than replaying the API call that queued it. They run on the node that
+hosts the server (``node_id``), in-process in the embedded mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from ipv6wgm.api import utcnow
+from ipv6wgm.runtime import current
+from ipv6wgm_wireguard import service
+from ipv6wgm_wireguard.dataplane import WireGuardBackend, get_backend, kernel_wireguard_available, links
+from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
+from ipv6wgm_wireguard.settings import wg_settings
+
+log = logging.getLogger(__name__)
+_backend: WireGuardBackend | None = None
+_locks: dict[int, asyncio.Lock] = {}
+
+
+class DataPlaneError(RuntimeError):
+    """A data-plane step failed; ``step`` says which, the message says why."""
+
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(f"{step}: {message}")
+        self.step = step
+
+
+def backend() -> WireGuardBackend:
+    """One backend per process: it caches per-interface locks and daemon state."""
+    global _backend
+    if _backend is None:
+        settings = wg_settings()
+        links.use_netns(settings.netns or current().settings.netns)
+        kind = settings.backend
+        if kind == "auto":
+            kind = "kernel" if kernel_wireguard_available() else "userspace"
+        _backend = get_backend(kind, **({"wireguard_go": settings.wireguard_go} if kind == "userspace" else {}))
+    return _backend
+
+
+def _lock(server_id: int) -> asyncio.Lock:
+    return _locks.setdefault(server_id, asyncio.Lock())
+
+
+async def desired_clients(server_id: int) -> list[WireGuardClient]:
+    now = utcnow()
+    clients = await WireGuardClient.filter(server_id=server_id, enabled=True)
+    return [c for c in clients if service.off_reason(c, now) is None]
+
+
+async def _mark(server: WireGuardServer, status: str, detail: str | None = None) -> None:
+    now = utcnow()
+    changes: dict[str, Any] = {"status": status, "status_detail": detail}
+    if status == "running" and server.status != "running":
+        changes["started_at"] = now
+    if status == "stopped" and server.status != "stopped":
+        changes["stopped_at"] = now
+    await WireGuardServer.filter(id=server.id).update(**changes)
+    for key, value in changes.items():
+        setattr(server, key, value)
+
+
+async def apply_server(ctx: dict[str, Any], server_id: int) -> dict[str, Any]:
+    """Bring the interface to the desired state: created, configured, every peer synced (or gone)."""
+    async with _lock(server_id):
+        server = await WireGuardServer.filter(id=server_id).first()
+        if server is None:
+            return {"status": "absent"}
+        dp = backend()
+        step = "delete interface" if not server.is_active else "create interface"
+        try:
+            if not server.is_active:
+                await dp.delete_interface(server.interface)
+                await _mark(server, "stopped")
+                return {"status": "stopped"}
+            await dp.ensure_interface(service.interface_spec(server))
+            step = "sync peers"
+            clients = await desired_clients(server_id)
+            result = await dp.sync_peers(server.interface, [service.peer_spec(c) for c in clients])
+            step = "routes"
+            for client in clients:
+                if client.delegated_prefix:
+                    await dp.add_route(server.interface, client.delegated_prefix)
+        except Exception as exc:  # noqa: BLE001 - recorded, then reported to the caller
+            await _mark(server, "error", f"{step}: {exc}"[:512])
+            raise DataPlaneError(step, str(exc)) from exc
+        await _mark(server, "running")
+        return {"status": "running", "added": result.added, "removed": result.removed, "updated": result.updated}
+
+
+async def apply_peer(ctx: dict[str, Any], client_id: int) -> dict[str, Any]:
+    """Touch one peer only (add, update or remove it); never the interface or other peers."""
+    client = await WireGuardClient.filter(id=client_id).select_related("server").first()
+    if client is None:
+        return {"status": "absent"}
+    server = client.server
+    if not server.is_active or server.status != "running":
+        return {"status": "server not running"}
+    dp = backend()
+    if service.off_reason(client) is None:
+        await dp.set_peer(server.interface, service.peer_spec(client))
+        if client.delegated_prefix:
+            await dp.add_route(server.interface, client.delegated_prefix)
+        return {"status": "applied"}
+    await dp.remove_peer(server.interface, client.public_key)
+    if client.delegated_prefix:
+        await dp.remove_route(server.interface, client.delegated_prefix)
+    return {"status": "removed"}
+
+
+async def remove_peer(ctx: dict[str, Any], server_id: int, public_key: str, routes: list[str]) -> dict[str, Any]:
+    """After a client row is gone: take its peer (and routed prefixes) off the interface."""
+    server = await WireGuardServer.filter(id=server_id).first()
+    if server is None or not server.is_active:
+        return {"status": "server not running"}
+    dp = backend()
+    if await dp.interface_exists(server.interface):
+        await dp.remove_peer(server.interface, public_key)
+        for route in routes:
+            await dp.remove_route(server.interface, route)
+    return {"status": "removed"}
+
+
+async def reconcile(ctx: dict[str, Any]) -> dict[str, int]:
+    """Cron: repair drift on this node (peers added/removed by hand, interfaces deleted by hand)."""
+    node = current().settings.node_id
+    repaired = 0
+    for server in await WireGuardServer.filter(node_id=node):
+        if not server.is_active and server.status == "stopped":
+            if await backend().interface_exists(server.interface):
+                await apply_server(ctx, server.id)
+                repaired += 1
+            continue
+        try:
+            result = await apply_server(ctx, server.id)
+            repaired += int(result.get("added", 0)) + int(result.get("removed", 0)) + int(result.get("updated", 0))
+        except DataPlaneError as exc:
+            log.warning("reconcile of %s failed: %s", server.interface, exc)
+    return {"repaired": repaired}
+
+
+async def live_peers(ctx: dict[str, Any], server_id: int) -> dict[str, Any]:
+    """One dump of the interface, for GET /servers/{id}/peers."""
+    server = await WireGuardServer.filter(id=server_id).first()
+    if server is None:
+        return {"peers": []}
+    if not await backend().interface_exists(server.interface):
+        return {"interface": server.interface, "listen_port": None, "public_key": None, "peers": []}
+    state = await backend().dump(server.interface)
+    return {
+        "interface": server.interface, "listen_port": state.listen_port, "public_key": state.public_key,
+        "peers": [{"public_key": p.public_key, "endpoint": p.endpoint, "allowed_ips": p.allowed_ips,
+                   "last_handshake": p.last_handshake, "rx_bytes": p.rx_bytes, "tx_bytes": p.tx_bytes,
+                   "persistent_keepalive": p.persistent_keepalive} for p in state.peers.values()],
+    }
+
+
+def handshake_time(epoch: float | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch, UTC) if epoch else None

@@ -1,0 +1,95 @@
+"""WireGuard plugin: hook implementations.
+
+Servers are operator objects (``wireguard.servers.*``: managers and admins); clients belong to
+users (``wireguard.clients.*``; a ``user`` manages only its own, ``wireguard.all`` sees all).
+Prefix delegation uses the IPv6 plugin's ``ipv6.delegation`` service when it is installed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ipv6wgm import hookimpl
+from ipv6wgm.plugins import PluginInfo
+from ipv6wgm_wireguard.settings import wg_settings
+
+info = PluginInfo(name="wireguard", version="0.1.0",
+                  description="WireGuard servers and clients applied incrementally to the data plane")
+
+
+@hookimpl
+def register_models(register: Any) -> None:
+    register("ipv6wgm_wireguard.models", migrations="ipv6wgm_wireguard.migrations")
+
+
+@hookimpl
+def register_blueprints(register: Any) -> None:
+    from ipv6wgm_wireguard.routes.clients import bp as clients_bp
+    from ipv6wgm_wireguard.routes.servers import bp as servers_bp
+
+    register(servers_bp)
+    register(clients_bp)
+
+
+@hookimpl
+def register_jobs(register: Any) -> None:
+    from ipv6wgm_wireguard import jobs
+
+    timeout = wg_settings().apply_timeout * 4
+    register("apply_server", jobs.apply_server, timeout=timeout, max_tries=1)
+    register("apply_peer", jobs.apply_peer, timeout=timeout)
+    register("remove_peer", jobs.remove_peer, timeout=timeout)
+    register("live_peers", jobs.live_peers, timeout=timeout, max_tries=1)
+
+
+@hookimpl
+def register_cron(register: Any) -> None:
+    from ipv6wgm_wireguard import jobs, stats
+
+    settings = wg_settings()
+    register("reconcile", jobs.reconcile, every=settings.reconcile_interval, run_at_startup=True)
+    register("collect_stats", stats.collect, every=settings.stats_interval)
+
+
+@hookimpl
+def register_ws_channels(register: Any) -> None:
+    from ipv6wgm_wireguard.stats import snapshot
+
+    register("wireguard", message_type="wireguard_status", permission="wireguard.clients.read",
+             stream_path="/ws/wireguard/status", snapshot=snapshot)
+
+
+@hookimpl
+def register_permissions(register: Any) -> None:
+    register("wireguard.servers.read", "List and read WireGuard servers and their live peers", roles=("manager",))
+    register("wireguard.servers.write", "Create, change, start, stop, export and import servers", roles=("manager",))
+    register("wireguard.clients.read", "Read own clients, configs and QR codes", roles=("manager", "user"))
+    register("wireguard.clients.write", "Create and change own clients", roles=("manager", "user"))
+    register("wireguard.all", "See and manage every user's clients and server-wide status", roles=("manager",))
+
+
+@hookimpl
+async def collect_metrics(emit: Any) -> None:
+    from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
+
+    for server in await WireGuardServer.all():
+        rows = await WireGuardClient.filter(server_id=server.id).values_list("bytes_received", "bytes_sent")
+        tags = {"server": server.name, "interface": server.interface, "node": server.node_id}
+        emit("wireguard.clients", len(rows), tags=tags, unit="count")
+        emit("wireguard.bytes_received", sum(r[0] for r in rows), tags=tags, unit="bytes")
+        emit("wireguard.bytes_sent", sum(r[1] for r in rows), tags=tags, unit="bytes")
+        emit("wireguard.running", 1 if server.status == "running" else 0, tags=tags, unit="bool")
+
+
+@hookimpl
+def health_components(register: Any) -> None:
+    async def check() -> dict[str, Any]:
+        from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
+
+        servers = await WireGuardServer.all().values_list("status", "is_active")
+        broken = sum(1 for status, active in servers if active and status != "running")
+        return {"status": "healthy" if not broken else "degraded", "servers": len(servers),
+                "running": sum(1 for status, _ in servers if status == "running"), "failing": broken,
+                "clients": await WireGuardClient.all().count()}
+
+    register("wireguard", check)

@@ -1,0 +1,119 @@
+"""Creating a client: keys, addresses and (optionally) a delegated IPv6 prefix, race-free.
+
+On MariaDB the server row is locked ``FOR UPDATE`` for the allocation and the insert, with the
+unique ``(server, index)`` constraints as the backstop and a retry on a violation or deadlock;
+on SQLite, whose ``select_for_update`` is a no-op, a per-server asyncio lock serialises
+allocations inside the (single) process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from tortoise.exceptions import IntegrityError, OperationalError
+from tortoise.transactions import in_transaction
+
+from ipv6wgm.api import ApiError, conflict, invalid
+from ipv6wgm.runtime import current
+from ipv6wgm_wireguard import keys, service
+from ipv6wgm_wireguard.addressing import Network, next_free
+from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
+from ipv6wgm_wireguard.schemas import ClientCreate
+
+log = logging.getLogger(__name__)
+ATTEMPTS = 8
+_locks: dict[int, asyncio.Lock] = {}
+
+
+async def _allocate(server: WireGuardServer, data: ClientCreate) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for version, requested, hint_field in ((4, data.ipv4_address, "next_v4"), (6, data.ipv6_address, "next_v6")):
+        network = Network.of(server.ipv4_address if version == 4 else server.ipv6_address)
+        field = f"ipv{version}_address"
+        if network is None:
+            if requested:
+                raise invalid(field, f"the server has no IPv{version} network")
+            continue
+        column = f"ipv{version}_index"
+        if requested:
+            index = network.index_of(requested, field)
+            if await WireGuardClient.filter(server_id=server.id, **{column: index}).exists():
+                raise conflict(f"{requested} is already taken on this server", field=field)
+        else:
+            index = await next_free(WireGuardClient, server.id, column, network, getattr(server, hint_field))
+            setattr(server, hint_field, index + 1)
+        values[column] = index
+        values[field] = network.address(index)
+    return values
+
+
+async def create_client(data: ClientCreate, owner_id: int | None) -> tuple[WireGuardClient, str | None]:
+    """Returns the client and its private key (None when the caller brought its own key)."""
+    if data.public_key:
+        private_key, public_key = None, data.public_key
+    else:
+        private_key = keys.generate_private_key()
+        public_key = keys.public_key_from_private(private_key)
+    psk = keys.generate_preshared_key() if data.preshared_key else None
+    lock = _locks.setdefault(data.server_id, asyncio.Lock())
+    for attempt in range(ATTEMPTS):
+        try:
+            async with lock, in_transaction():
+                server = await WireGuardServer.filter(id=data.server_id).select_for_update().first()
+                if server is None:
+                    raise ApiError(404, "RESOURCE_NOT_FOUND", "server not found")
+                if await WireGuardClient.filter(server_id=server.id, name=data.name).exists():
+                    raise conflict(f"a client named {data.name!r} already exists on this server", field="name")
+                if await WireGuardClient.filter(server_id=server.id, public_key=public_key).exists():
+                    raise conflict("this public key is already a peer of the server", field="public_key")
+                addresses = await _allocate(server, data)
+                client = await WireGuardClient.create(
+                    server_id=server.id, owner_id=owner_id, name=data.name, description=data.description,
+                    public_key=public_key,
+                    private_key_enc=service.seal(private_key, public_key, "client-private") if private_key else None,
+                    preshared_key_enc=service.seal(psk, public_key, "client-psk") if psk else None,
+                    dns_servers=data.dns_servers, allowed_ips=data.allowed_ips,
+                    persistent_keepalive=data.persistent_keepalive, enabled=data.enabled,
+                    quota_bytes=data.quota_bytes, expires_at=data.expires_at, **addresses,
+                )
+                await WireGuardServer.filter(id=server.id).update(next_v4=server.next_v4, next_v6=server.next_v6)
+            break
+        except (IntegrityError, OperationalError) as exc:
+            if attempt == ATTEMPTS - 1 or (isinstance(exc, OperationalError) and "1213" not in str(exc)
+                                           and "Deadlock" not in str(exc)):
+                if isinstance(exc, IntegrityError):
+                    raise conflict("the address or key was taken concurrently; try again") from None
+                raise
+            await asyncio.sleep(0.01 * (attempt + 1))
+    if data.ipv6_pool_id is not None:
+        try:
+            await delegate_prefix(client, data.ipv6_pool_id, data.ipv6_prefix_length)
+        except ApiError:
+            await client.delete()
+            raise
+    return client, private_key
+
+
+def delegation_service() -> Any:
+    return current().services.get("ipv6.delegation")
+
+
+async def delegate_prefix(client: WireGuardClient, pool_id: int, prefix_length: int | None) -> None:
+    """Ask the IPv6 plugin (through its documented service) for a routed prefix."""
+    svc = delegation_service()
+    if svc is None:
+        raise invalid("ipv6_pool_id", "prefix delegation needs the IPv6 plugin, which is not installed")
+    allocation_id, prefix = await svc.delegate(
+        pool_id=pool_id, prefix_length=prefix_length, holder=f"wireguard.client:{client.id}",
+        owner_id=client.owner_id, description=f"WireGuard client {client.name}")
+    client.ipv6_pool_id, client.ipv6_allocation_id, client.delegated_prefix = pool_id, allocation_id, prefix
+    await client.save(update_fields=["ipv6_pool_id", "ipv6_allocation_id", "delegated_prefix"])
+
+
+async def release_prefix(client: WireGuardClient) -> None:
+    svc = delegation_service()
+    if client.ipv6_allocation_id is not None and svc is not None:
+        await svc.release(client.ipv6_allocation_id)
+    client.ipv6_pool_id = client.ipv6_allocation_id = client.delegated_prefix = None

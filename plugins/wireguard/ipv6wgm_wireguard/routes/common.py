@@ -1,0 +1,52 @@
+"""Helpers shared by the server and client routes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tortoise.functions import Count
+
+from ipv6wgm.api import SERVICE_UNAVAILABLE, ApiError, not_found
+from ipv6wgm.runtime import current
+from ipv6wgm_wireguard.jobs import DataPlaneError
+from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
+from ipv6wgm_wireguard.settings import wg_settings
+
+log = logging.getLogger(__name__)
+
+
+async def get_server(server_id: int) -> WireGuardServer:
+    server = await WireGuardServer.filter(id=server_id).first()
+    if server is None:
+        raise not_found("server")
+    return server
+
+
+async def client_counts(server_ids: list[int]) -> dict[int, int]:
+    rows = await (WireGuardClient.filter(server_id__in=server_ids).group_by("server_id")
+                  .annotate(n=Count("id")).values("server_id", "n"))
+    return {row["server_id"]: row["n"] for row in rows}
+
+
+async def call_node(job: str, *args: Any, node: str) -> Any:
+    """Run a data-plane job on the server's node and wait; failures become a 503 that says
+    which step failed."""
+    try:
+        return await current().jobs.call(f"wireguard.{job}", *args, node=node, wait_s=wg_settings().apply_timeout)
+    except DataPlaneError as exc:
+        raise ApiError(503, SERVICE_UNAVAILABLE, f"data plane: {exc}", {"step": exc.step, "error": str(exc)}) from None
+    except TimeoutError:
+        raise ApiError(503, SERVICE_UNAVAILABLE, f"node {node!r} did not answer in time",
+                       {"node_id": node}) from None
+    except ConnectionError as exc:
+        raise ApiError(503, SERVICE_UNAVAILABLE, f"job queue unavailable: {exc}") from None
+
+
+async def enqueue_node(job: str, *args: Any, node: str) -> None:
+    """Fire and forget: the desired state is already committed, the reconcile cron repairs a
+    lost job."""
+    try:
+        await current().jobs.enqueue(f"wireguard.{job}", *args, node=node)
+    except Exception as exc:  # noqa: BLE001 - reconcile catches up
+        log.warning("could not queue wireguard.%s: %s", job, exc)

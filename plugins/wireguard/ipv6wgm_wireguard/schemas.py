@@ -1,0 +1,204 @@
+"""Request and response models of /wireguard. Requests are strict (no unknown fields, no
+coercion); every string that reaches a config file or the kernel goes through ``validation``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from ipv6wgm.api import IsoDatetime, PageQuery, Pagination, StrictBody
+from ipv6wgm_wireguard import validation as v
+
+Name = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(v.name)]
+IfName = Annotated[str, Field(min_length=1, max_length=15), AfterValidator(v.ifname)]
+V4Server = Annotated[str, Field(max_length=64), AfterValidator(lambda x: v.server_address(x, 4))]
+V6Server = Annotated[str, Field(max_length=64), AfterValidator(lambda x: v.server_address(x, 6))]
+V4Client = Annotated[str, Field(max_length=64), AfterValidator(lambda x: str(v.client_address(x, 4)))]
+V6Client = Annotated[str, Field(max_length=64), AfterValidator(lambda x: str(v.client_address(x, 6)))]
+IpList = Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=8), AfterValidator(v.ip_list)]
+CidrList = Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=64), AfterValidator(v.cidr_list)]
+Endpoint = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(v.endpoint)]
+Key = Annotated[str, Field(min_length=44, max_length=44), AfterValidator(v.public_key)]
+Text = Annotated[str, Field(max_length=255), AfterValidator(v.text)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Mtu = Annotated[int, Field(ge=1280, le=9000)]
+Keepalive = Annotated[int, Field(ge=0, le=65535)]
+NodeId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+
+
+class ServerCreate(StrictBody):
+    name: Name
+    interface: IfName | None = None
+    listen_port: Port = 51820
+    ipv4_address: V4Server | None = None
+    ipv6_address: V6Server | None = None
+    dns_servers: IpList = Field(default_factory=list)
+    mtu: Mtu | None = None
+    endpoint: Endpoint | None = None
+    persistent_keepalive: Keepalive | None = None
+    node_id: NodeId | None = None
+    is_active: bool = False
+
+
+class ServerUpdate(StrictBody):
+    name: Name | None = None
+    listen_port: Port | None = None
+    dns_servers: IpList | None = None
+    mtu: Mtu | None = None
+    endpoint: Endpoint | None = None
+    persistent_keepalive: Keepalive | None = None
+
+
+class ServerImport(StrictBody):
+    name: Name
+    interface: IfName | None = None
+    config: str = Field(min_length=10, max_length=2_000_000, description="a wg-quick server config")
+    endpoint: Endpoint | None = None
+    node_id: NodeId | None = None
+
+
+class ServerQuery(PageQuery):
+    status: Literal["running", "stopped", "error"] | None = None
+
+
+class ClientCreate(StrictBody):
+    name: Name
+    server_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    description: Text | None = None
+    ipv4_address: V4Client | None = None
+    ipv6_address: V6Client | None = None
+    dns_servers: IpList | None = None
+    allowed_ips: CidrList = Field(default_factory=lambda: ["0.0.0.0/0", "::/0"])
+    public_key: Key | None = Field(None, description="bring your own key: the server never holds the private key")
+    preshared_key: bool = True
+    persistent_keepalive: Keepalive | None = None
+    enabled: bool = True
+    quota_bytes: Annotated[int, Field(ge=0, le=2**62)] | None = None
+    expires_at: IsoDatetime | None = None
+    owner_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    ipv6_pool_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    ipv6_prefix_length: Annotated[int, Field(ge=1, le=128)] | None = None
+
+
+class ClientUpdate(StrictBody):
+    name: Name | None = None
+    description: Text | None = None
+    dns_servers: IpList | None = None
+    allowed_ips: CidrList | None = None
+    persistent_keepalive: Keepalive | None = None
+    enabled: bool | None = None
+    quota_bytes: Annotated[int, Field(ge=0, le=2**62)] | None = None
+    expires_at: IsoDatetime | None = None
+    ipv6_pool_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    ipv6_prefix_length: Annotated[int, Field(ge=1, le=128)] | None = None
+
+
+class ClientQuery(PageQuery):
+    server_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    search: Annotated[str, Field(max_length=64)] | None = None
+
+
+class ServerOut(BaseModel):
+    id: int
+    name: str
+    interface: str
+    node_id: str
+    listen_port: int
+    ipv4_address: str | None
+    ipv6_address: str | None
+    public_key: str
+    dns_servers: list[str]
+    mtu: int | None
+    endpoint: str | None
+    persistent_keepalive: int | None
+    is_active: bool
+    status: str
+    status_detail: str | None
+    clients_count: int
+    started_at: str | None
+    stopped_at: str | None
+    created_at: str | None
+    updated_at: str | None
+
+
+class ServerCreated(ServerOut):
+    private_key: str
+
+
+class ServerList(BaseModel):
+    servers: list[ServerOut]
+    pagination: Pagination
+
+
+class ServerState(BaseModel):
+    id: int
+    status: str
+    status_detail: str | None = None
+    started_at: str | None = None
+    stopped_at: str | None = None
+
+
+class PeerOut(BaseModel):
+    public_key: str
+    client_id: int | None
+    client_name: str | None
+    endpoint: str | None
+    allowed_ips: list[str]
+    last_handshake: str | None
+    bytes_received: int
+    bytes_sent: int
+    persistent_keepalive: int | None
+
+
+class PeersOut(BaseModel):
+    server_id: int
+    interface: str
+    listen_port: int | None
+    public_key: str | None
+    peers: list[PeerOut]
+
+
+class ClientOut(BaseModel):
+    id: int
+    name: str
+    server_id: int
+    owner_id: int | None
+    description: str | None
+    ipv4_address: str | None
+    ipv6_address: str | None
+    public_key: str
+    has_private_key: bool
+    has_preshared_key: bool
+    dns_servers: list[str] | None
+    allowed_ips: list[str]
+    persistent_keepalive: int | None
+    enabled: bool
+    status: str
+    quota_bytes: int | None
+    expires_at: str | None
+    ipv6_pool_id: int | None
+    delegated_prefix: str | None
+    last_handshake: str | None
+    bytes_received: int
+    bytes_sent: int
+    endpoint: str | None
+    created_at: str | None
+    updated_at: str | None
+
+
+class ClientCreated(ClientOut):
+    private_key: str | None
+    config: str
+    qr_code: str
+
+
+class ClientList(BaseModel):
+    clients: list[ClientOut]
+    pagination: Pagination
+
+
+class ImportResult(BaseModel):
+    server: ServerOut
+    clients_imported: int
+    details: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,143 @@
+"""Desired state as data-plane specs, client status, and API serialisation.
+
+Keys are decrypted only here, only when a spec or a config is built; the associated data binds
+each ciphertext to its key's public half, so a ciphertext pasted into another row won't open.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ipv6wgm.api import iso, utcnow
+from ipv6wgm.runtime import current
+from ipv6wgm_wireguard.dataplane import InterfaceSpec, PeerSpec
+from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
+from ipv6wgm_wireguard.settings import wg_settings
+
+
+def seal(value: str, public_key: str, purpose: str) -> str:
+    return current().secrets.encrypt(value, aad=f"wireguard:{public_key}:{purpose}")
+
+
+def unseal(token: str | None, public_key: str, purpose: str) -> str | None:
+    return None if token is None else current().secrets.decrypt(token, aad=f"wireguard:{public_key}:{purpose}")
+
+
+def server_private_key(server: WireGuardServer) -> str:
+    key = unseal(server.private_key_enc, server.public_key, "server-private")
+    assert key is not None
+    return key
+
+
+def interface_spec(server: WireGuardServer) -> InterfaceSpec:
+    return InterfaceSpec(
+        name=server.interface,
+        private_key=server_private_key(server),
+        listen_port=server.listen_port,
+        addresses=[a for a in (server.ipv4_address, server.ipv6_address) if a],
+        mtu=server.mtu,
+    )
+
+
+def client_routes(client: WireGuardClient) -> list[str]:
+    """What the server routes to this peer: its host addresses and any delegated prefix."""
+    routes = []
+    if client.ipv4_address:
+        routes.append(f"{client.ipv4_address}/32")
+    if client.ipv6_address:
+        routes.append(f"{client.ipv6_address}/128")
+    if client.delegated_prefix:
+        routes.append(client.delegated_prefix)
+    return routes
+
+
+def peer_spec(client: WireGuardClient) -> PeerSpec:
+    return PeerSpec(
+        public_key=client.public_key,
+        allowed_ips=client_routes(client),
+        preshared_key=unseal(client.preshared_key_enc, client.public_key, "client-psk"),
+    )
+
+
+def off_reason(client: WireGuardClient, now: datetime | None = None) -> str | None:
+    """Why a client must not be on the data plane, or None if it must."""
+    if not client.enabled:
+        return "disabled"
+    if client.quota_bytes is not None and client.bytes_received + client.bytes_sent >= client.quota_bytes:
+        return "quota_exceeded"
+    if client.expires_at is not None and client.expires_at <= (now or utcnow()):
+        return "expired"
+    return None
+
+
+def client_status(client: WireGuardClient, now: datetime | None = None) -> str:
+    reason = off_reason(client, now)
+    if reason:
+        return reason
+    now = now or utcnow()
+    if client.last_handshake and (now - client.last_handshake).total_seconds() < wg_settings().active_handshake_s:
+        return "active"
+    return "inactive"
+
+
+def serialize_server(server: WireGuardServer, clients_count: int) -> dict[str, Any]:
+    return {
+        "id": server.id, "name": server.name, "interface": server.interface, "node_id": server.node_id,
+        "listen_port": server.listen_port, "ipv4_address": server.ipv4_address,
+        "ipv6_address": server.ipv6_address, "public_key": server.public_key,
+        "dns_servers": list(server.dns_servers or []), "mtu": server.mtu, "endpoint": server.endpoint,
+        "persistent_keepalive": server.persistent_keepalive, "is_active": server.is_active,
+        "status": server.status, "status_detail": server.status_detail, "clients_count": clients_count,
+        "started_at": iso(server.started_at), "stopped_at": iso(server.stopped_at),
+        "created_at": iso(server.created_at), "updated_at": iso(server.updated_at),
+    }
+
+
+def serialize_client(client: WireGuardClient, now: datetime | None = None) -> dict[str, Any]:
+    return {
+        "id": client.id, "name": client.name, "server_id": client.server_id, "owner_id": client.owner_id,
+        "description": client.description,
+        "ipv4_address": f"{client.ipv4_address}/32" if client.ipv4_address else None,
+        "ipv6_address": f"{client.ipv6_address}/128" if client.ipv6_address else None,
+        "public_key": client.public_key, "has_private_key": client.private_key_enc is not None,
+        "has_preshared_key": client.preshared_key_enc is not None,
+        "dns_servers": client.dns_servers, "allowed_ips": list(client.allowed_ips or []),
+        "persistent_keepalive": client.persistent_keepalive, "enabled": client.enabled,
+        "status": client_status(client, now), "quota_bytes": client.quota_bytes,
+        "expires_at": iso(client.expires_at), "ipv6_pool_id": client.ipv6_pool_id,
+        "delegated_prefix": client.delegated_prefix, "last_handshake": iso(client.last_handshake),
+        "bytes_received": client.bytes_received, "bytes_sent": client.bytes_sent,
+        "endpoint": client.endpoint_observed, "created_at": iso(client.created_at),
+        "updated_at": iso(client.updated_at),
+    }
+
+
+def client_config(client: WireGuardClient, server: WireGuardServer) -> str:
+    from ipv6wgm_wireguard.peerconfig import ClientConfig, render_client
+
+    endpoint = server.endpoint or wg_settings().endpoint
+    if not endpoint:
+        from ipv6wgm.api import conflict
+
+        raise conflict("the server has no public endpoint: set 'endpoint' on the server or "
+                       "IPV6WGM_WIREGUARD_ENDPOINT", field="endpoint")
+    if ":" not in endpoint.rsplit("]", 1)[-1]:
+        endpoint = f"{endpoint}:{server.listen_port}"
+    keepalive = client.persistent_keepalive
+    if keepalive is None:
+        keepalive = server.persistent_keepalive if server.persistent_keepalive is not None \
+            else wg_settings().persistent_keepalive
+    return render_client(ClientConfig(
+        private_key=unseal(client.private_key_enc, client.public_key, "client-private"),
+        addresses=[a for a in (serialize_client(client)["ipv4_address"], serialize_client(client)["ipv6_address"])
+                   if a],
+        dns=list(client.dns_servers if client.dns_servers is not None else server.dns_servers or []),
+        mtu=server.mtu,
+        server_public_key=server.public_key,
+        preshared_key=unseal(client.preshared_key_enc, client.public_key, "client-psk"),
+        endpoint=endpoint,
+        allowed_ips=list(client.allowed_ips or []),
+        persistent_keepalive=keepalive or None,
+        delegated_prefix=client.delegated_prefix,
+    ))
