@@ -34,8 +34,38 @@ def current_netns() -> str | None:
     return _netns
 
 
+def _socket_in_netns(name: str) -> int:
+    """A NETLINK_ROUTE socket that belongs to namespace ``name``.
+
+    setns() changes only the calling thread, so a short-lived thread enters the namespace and
+    opens the socket there; the socket stays bound to that namespace. pyroute2's own
+    ``netns=`` forks the whole (server) process instead, which must not happen under a running
+    event loop with open database connections.
+    """
+    import socket
+    import threading
+
+    from pyroute2.netns import setns
+
+    result: dict[str, object] = {}
+
+    def enter_and_open() -> None:
+        try:
+            setns(name, flags=0, fork=False)
+            result["fd"] = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 0).detach()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            result["error"] = exc
+
+    thread = threading.Thread(target=enter_and_open, name=f"netns-{name}")
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]  # type: ignore[misc]
+    return int(result["fd"])  # type: ignore[call-overload]
+
+
 def _ipr() -> AsyncIPRoute:
-    return AsyncIPRoute(netns=_netns) if _netns else AsyncIPRoute()
+    return AsyncIPRoute(fileno=_socket_in_netns(_netns)) if _netns else AsyncIPRoute()
 
 
 async def link_index(name: str) -> int | None:
