@@ -2,6 +2,10 @@
 and the installed plugins register: no 5xx, responses conform to the documented schemas,
 invalid input is rejected, auth is never ignored.
 
+``positive_data_acceptance`` is left out: some rules cannot be stated in JSON Schema (an address
+must lie inside its server's network, a server needs an IPv4 or an IPv6 network, an imported file
+must parse), so schema-valid but semantically wrong input is rightly a 422.
+
 Two passes: the routes that change the fuzzer's own conditions (live config such as the rate
 limit, logout of the fuzzer's token) run last, so they cannot starve the others.
 """
@@ -24,7 +28,7 @@ MAX_EXAMPLES = os.environ.get("IPV6WGM_FUZZ_EXAMPLES", "25")
 def run_schemathesis(server: ServerProcess, token: str, selection: list[str], report: Path) -> None:
     st = Path(sys.executable).with_name("st")
     cmd = [str(st), "run", f"{server.base}/openapi.json", "-H", f"Authorization: Bearer {token}",
-           "--checks", "all", "--max-examples", MAX_EXAMPLES, "--workers", "2",
+           "--checks", "all", "--exclude-checks", "positive_data_acceptance", "--max-examples", MAX_EXAMPLES, "--workers", "2",
            "--request-timeout", "30", *selection]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     report.write_text(proc.stdout + proc.stderr)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ipv6wgm_wireguard.keys import validate_key
+from ipv6wgm_wireguard.keys import is_zero_key, validate_key
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 IFNAME_RE = re.compile(r"^[A-Za-z0-9_=+.-]{1,15}$")
@@ -118,9 +118,12 @@ def endpoint(value: str) -> str:
 
 def public_key(value: str) -> str:
     try:
-        return validate_key(value)
+        key = validate_key(value)
     except ValueError:
         raise ValueError("not a WireGuard key (base64 of 32 bytes, 44 characters)") from None
+    if is_zero_key(key):
+        raise ValueError("the all-zero key is not a usable WireGuard key")
+    return key
 
 
 def text(value: str, limit: int = 255) -> str:
