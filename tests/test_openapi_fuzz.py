@@ -28,7 +28,8 @@ MAX_EXAMPLES = os.environ.get("IPV6WGM_FUZZ_EXAMPLES", "25")
 def run_schemathesis(server: ServerProcess, token: str, selection: list[str], report: Path) -> None:
     st = Path(sys.executable).with_name("st")
     cmd = [str(st), "run", f"{server.base}/openapi.json", "-H", f"Authorization: Bearer {token}",
-           "--checks", "all", "--exclude-checks", "positive_data_acceptance", "--max-examples", MAX_EXAMPLES, "--workers", "2",
+           "--checks", "all", "--exclude-checks", "positive_data_acceptance",
+           "--max-examples", MAX_EXAMPLES, "--workers", "2",
            "--request-timeout", "30", *selection]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     report.write_text(proc.stdout + proc.stderr)
