@@ -68,7 +68,9 @@ def test_failing_plugins_are_isolated(fake_site: Path) -> None:
         cli = subprocess.run([sys.executable, "-m", "ipv6wgm_entrypoints.cli", "plugins", "--json"],
                              env={**server.env}, capture_output=True, text=True, timeout=60)
         listed = {p["name"]: p["status"] for p in json.loads(cli.stdout)}
-        assert listed == {"core": "loaded", "sample": "loaded", "broken": "failed", "typo": "failed"}
+        assert {k: listed[k] for k in ("core", "sample", "broken", "typo")} == {
+            "core": "loaded", "sample": "loaded", "broken": "failed", "typo": "failed"}
+        assert all(status == "loaded" for name, status in listed.items() if name not in ("broken", "typo"))
     finally:
         server.cleanup()
 
