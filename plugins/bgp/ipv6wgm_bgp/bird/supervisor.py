@@ -295,6 +295,27 @@ class BirdSupervisor:
             self._prune()
             return ApplyResult(True, gen.name, reply.code)
 
+    async def check(self, files: Mapping[str, str]) -> None:
+        """Have the running BIRD parse ``files`` without applying them (BirdConfigError if it
+        refuses). Lets a caller validate a candidate tree before committing what it came from."""
+        parse_tree_keys(files)
+        if "bird.conf" not in files:
+            raise ValueError("files: the tree needs a bird.conf")
+        async with self._apply_lock:
+            current = self.current_generation()
+            old = self._read_tree(self.base_dir / current) if current is not None else None
+            if old == dict(files):
+                return  # that exact tree already passed a check
+            tmp = self.base_dir / f"check-{os.getpid()}-{time.monotonic_ns()}"
+            reuse = (self.base_dir / current, old) if current and old else None
+            try:
+                self._write_tree(tmp, files, reuse)
+                await self.control.request(f'configure check "{tmp / "bird.conf"}"')
+            except BirdCommandError as e:
+                raise BirdConfigError(e.code, e.message) from e
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+
     def _next_generation(self) -> int:
         nums = [int(m.group(1)) for p in self.base_dir.iterdir() if (m := _GEN.match(p.name))]
         return max(nums, default=0) + 1
@@ -303,6 +324,12 @@ class BirdSupervisor:
         """Write a new tree; files equal to ``reuse``'s are hard-linked (generations are never
         modified once written), so a change to one session costs one write and one fsync."""
         gen = self.base_dir / f"gen-{self._next_generation()}"
+        self._write_tree(gen, files, reuse)
+        return gen
+
+    def _write_tree(
+        self, gen: Path, files: Mapping[str, str], reuse: tuple[Path, Mapping[str, str]] | None = None
+    ) -> None:
         gen.mkdir(mode=self.dir_mode)
         self._own(gen)
         for rel, text in sorted(files.items()):
@@ -319,7 +346,6 @@ class BirdSupervisor:
                 fh.flush()
                 os.fsync(fh.fileno())
             self._own(path)
-        return gen
 
     def _own(self, path: Path) -> None:
         if self.gid is not None:

@@ -1,0 +1,1 @@
+"""/bgp routes: sessions and announcements."""

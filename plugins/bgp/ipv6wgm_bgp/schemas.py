@@ -1,0 +1,253 @@
+"""Request and response models of /bgp.
+
+Requests are strict (no unknown fields, no coercion) and every value that reaches a BIRD file
+is checked with the renderer's own validators, so the API refuses exactly what the renderer
+would (422 naming the field) instead of failing later in a job.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from ipv6wgm.api import PageQuery, Pagination, StrictBody
+from ipv6wgm_bgp.bird import render as r
+
+U32 = 4294967295
+
+
+def _name(value: str) -> str:
+    r.protocol_name(value)
+    return value
+
+
+def _address(value: str) -> str:
+    return str(r._address(value, "address"))
+
+
+def _prefix(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=True))
+    except ValueError as e:
+        raise ValueError(f"not a prefix with host bits zero: {e}") from None
+
+
+def _text(value: str) -> str:
+    return r._safe_text(value, "text", max_len=255)
+
+
+def _password(value: str) -> str:
+    return r._safe_text(value, "password", max_len=80, ascii_only=True)
+
+
+def _hold(value: int) -> int:
+    if value in (1, 2):
+        raise ValueError("hold time must be 0 or 3-65535 (RFC 4271)")
+    return value
+
+
+def _community(value: str) -> str:
+    return r._communities([value], "community", False)[0]
+
+
+def _large(value: str) -> str:
+    return r._communities([value], "large_community", True)[0]
+
+
+def parse_as_path(value: str) -> list[int]:
+    """``"65000 65000"`` → ``[65000, 65000]``: the ASNs put after ours, in order."""
+    parts = value.replace(",", " ").split()
+    if len(parts) > 32:
+        raise ValueError("at most 32 ASNs")
+    out = []
+    for p in parts:
+        if not p.isdigit() or not 1 <= int(p) <= U32:
+            raise ValueError(f"{p!r} is not an ASN 1-4294967295")
+        out.append(int(p))
+    return out
+
+
+def _as_path(value: str) -> str:
+    return " ".join(str(a) for a in parse_as_path(value))
+
+
+def split_communities(value: str) -> tuple[list[str], list[str]]:
+    """The spec's single ``community`` string: one or more ``a:b`` / ``a:b:c``, space separated."""
+    std: list[str] = []
+    large: list[str] = []
+    for part in value.replace(",", " ").split():
+        if part.count(":") == 2:
+            large.append(_large(part))
+        else:
+            std.append(_community(part))
+    return std, large
+
+
+def _community_text(value: str) -> str:
+    std, large = split_communities(value)
+    if not std and not large:
+        raise ValueError("give at least one community a:b or a:b:c")
+    return " ".join(std + large)
+
+
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_]+$"), AfterValidator(_name)]
+Address = Annotated[str, Field(min_length=2, max_length=64), AfterValidator(_address)]
+Prefix = Annotated[str, Field(min_length=2, max_length=64), AfterValidator(_prefix)]
+Asn = Annotated[int, Field(ge=1, le=U32)]
+Text = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_text)]
+Password = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_password)]
+HoldTime = Annotated[int, Field(ge=0, le=65535), AfterValidator(_hold)]
+Multihop = Annotated[int, Field(ge=1, le=255)]
+ImportLimit = Annotated[int, Field(ge=1, le=U32)]
+AsPath = Annotated[str, Field(max_length=400, description='ASNs after ours, e.g. "65000 65000"'),
+                   AfterValidator(_as_path)]
+CommunityText = Annotated[str, Field(min_length=3, max_length=400, description='"a:b" or "a:b:c", space separated'),
+                          AfterValidator(_community_text)]
+Community = Annotated[str, Field(min_length=3, max_length=11), AfterValidator(_community)]
+LargeCommunity = Annotated[str, Field(min_length=5, max_length=32), AfterValidator(_large)]
+ImportPolicy = Literal["all", "none"]
+
+
+class SessionCreate(StrictBody):
+    name: Name
+    neighbor: Address
+    remote_as: Asn
+    local_as: Asn | None = Field(None, description="default IPV6WGM_BGP_LOCAL_AS")
+    password: Password | None = Field(None, description="TCP MD5 password; stored encrypted, never returned")
+    description: Text | None = None
+    source_address: Address | None = None
+    hold_time: HoldTime | None = None
+    multihop: Multihop | None = None
+    import_limit: ImportLimit | None = Field(None, description="max prefixes received; the session restarts above")
+    import_policy: ImportPolicy = "all"
+    enabled: bool = True
+
+
+class SessionUpdate(StrictBody):
+    """Fields left out are kept; ``null`` clears an optional field (``password`` too)."""
+
+    name: Name | None = None
+    neighbor: Address | None = None
+    remote_as: Asn | None = None
+    local_as: Asn | None = None
+    password: Password | None = None
+    description: Text | None = None
+    source_address: Address | None = None
+    hold_time: HoldTime | None = None
+    multihop: Multihop | None = None
+    import_limit: ImportLimit | None = None
+    import_policy: ImportPolicy | None = None
+    enabled: bool | None = None
+
+
+class SessionQuery(PageQuery):
+    status: Literal["idle", "connect", "active", "opensent", "openconfirm", "established"] | None = None
+
+
+class SessionOut(BaseModel):
+    id: int
+    name: str
+    neighbor: str
+    remote_as: int
+    local_as: int
+    status: str
+    uptime: int
+    routes_received: int
+    routes_advertised: int
+    last_update: str | None
+    created_at: str | None
+    updated_at: str | None
+    description: str | None
+    source_address: str | None
+    hold_time: int | None
+    multihop: int | None
+    import_limit: int | None
+    import_policy: str
+    enabled: bool
+    has_password: bool
+    last_error: str | None
+    started_at: str | None
+    stopped_at: str | None
+
+
+class SessionList(BaseModel):
+    sessions: list[SessionOut]
+    pagination: Pagination
+
+
+class SessionStarted(BaseModel):
+    id: int
+    status: str
+    started_at: str | None
+
+
+class SessionStopped(BaseModel):
+    id: int
+    status: str
+    stopped_at: str | None
+
+
+class RouteOut(BaseModel):
+    prefix: str
+    next_hop: str | None
+    as_path: list[int]
+    communities: list[str]
+    large_communities: list[str]
+    primary: bool
+    origin: str | None
+    local_pref: int | None
+
+
+class RoutesOut(BaseModel):
+    session_id: int
+    routes: list[RouteOut]
+
+
+class AnnouncementCreate(StrictBody):
+    prefix: Prefix
+    next_hop: Address | None = None
+    as_path: AsPath = ""
+    community: CommunityText | None = Field(None, description="merged into communities / large_communities")
+    communities: list[Community] = Field(default_factory=list, max_length=32)
+    large_communities: list[LargeCommunity] = Field(default_factory=list, max_length=32)
+    description: Text | None = None
+    enabled: bool = True
+
+
+class AnnouncementUpdate(StrictBody):
+    """Fields left out are kept; ``community`` replaces both community lists."""
+
+    prefix: Prefix | None = None
+    next_hop: Address | None = None
+    as_path: AsPath | None = None
+    community: CommunityText | None = None
+    communities: list[Community] | None = Field(None, max_length=32)
+    large_communities: list[LargeCommunity] | None = Field(None, max_length=32)
+    description: Text | None = None
+    enabled: bool | None = None
+
+
+class AnnouncementQuery(PageQuery):
+    enabled: bool | None = None
+
+
+class AnnouncementOut(BaseModel):
+    id: int
+    prefix: str
+    next_hop: str | None
+    as_path: str
+    community: str | None
+    communities: list[str]
+    large_communities: list[str]
+    description: str | None
+    enabled: bool
+    status: Literal["active", "disabled"]
+    created_at: str | None
+    updated_at: str | None
+
+
+class AnnouncementList(BaseModel):
+    announcements: list[AnnouncementOut]
+    pagination: Pagination
