@@ -169,3 +169,38 @@ def test_other_peers_keep_their_session(wg_server: ServerProcess, client_ns: str
     pids = sh("ip", "netns", "pids", wg_server.netns).stdout.split()
     assert pids, "the interface was never restarted: its wireguard-go is still the same process"
     json.dumps(pids)
+
+
+def test_delegated_prefix_is_routed_through_the_tunnel(wg_server: ServerProcess, client_ns: str,
+                                                       tmp_path: Path) -> None:
+    """IPv6 plugin + WireGuard plugin, meeting through the ``ipv6.delegation`` service."""
+    api = wg_server.client(wg_server.token())
+    pool = api.post("/ipv6/pools", json={"name": "customers", "prefix": "fd55::/48", "prefix_length": 64})
+    assert pool.status_code == 201, pool.text
+    server = api.post("/wireguard/servers", json={
+        "name": "wgdel", "listen_port": 51822, "ipv4_address": "10.77.0.1/24", "ipv6_address": "fd77::1/64",
+        "endpoint": "10.99.1.1:51822", "is_active": True}).json()["data"]
+    r = api.post("/wireguard/clients", json={"name": "router", "server_id": server["id"],
+                                              "ipv6_pool_id": pool.json()["data"]["id"]})
+    assert r.status_code == 201, r.text
+    client = r.json()["data"]
+    prefix = client["delegated_prefix"]
+    assert prefix and prefix.startswith("fd55:") and prefix.endswith("/64")
+    assert f"Routed prefix delegated to this client: {prefix}" in client["config"]
+    allocations = api.get("/ipv6/allocations", params={"holder": f"wireguard.client:{client['id']}"}).json()
+    assert [a["allocated_prefix"] for a in allocations["data"]["allocations"]] == [prefix]
+
+    def server_routes() -> str:
+        return sh("ip", "-n", wg_server.netns, "-6", "route", "show", "dev", "wgdel").stdout
+
+    wait_for(lambda: prefix in server_routes(), timeout=15, message="route for the delegated prefix")
+    bring_up(client_ns, client["config"], tmp_path)
+    source = prefix.split("/")[0] + "10"
+    sh("ip", "-n", client_ns, "-6", "addr", "add", f"{source}/128", "dev", "wgc0")
+    wait_for(lambda: sh("ip", "netns", "exec", client_ns, "ping", "-c", "1", "-W", "1", "-I", source, "fd77::1",
+                        check=False).returncode == 0, timeout=20, message="ping from the delegated prefix")
+
+    assert api.delete(f"/wireguard/clients/{client['id']}").status_code == 200
+    wait_for(lambda: prefix not in server_routes(), timeout=15, message="route removed with the client")
+    released = api.get("/ipv6/allocations", params={"holder": f"wireguard.client:{client['id']}"}).json()
+    assert all(a["status"] != "active" for a in released["data"]["allocations"])

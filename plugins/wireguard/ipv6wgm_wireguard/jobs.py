@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,10 +50,30 @@ def _lock(server_id: int) -> asyncio.Lock:
     return _locks.setdefault(server_id, asyncio.Lock())
 
 
-async def desired_clients(server_id: int) -> list[WireGuardClient]:
+@dataclass(slots=True)
+class DesiredPeer:
+    """The columns a peer on the data plane depends on, without building ORM objects (a
+    reconcile reads every client of an interface, thousands of them)."""
+
+    id: int
+    public_key: str
+    ipv4_address: str | None
+    ipv6_address: str | None
+    delegated_prefix: str | None
+    preshared_key_enc: str | None
+    enabled: bool
+    quota_bytes: int | None
+    bytes_received: int
+    bytes_sent: int
+    expires_at: datetime | None
+
+
+async def desired_clients(server_id: int) -> list[DesiredPeer]:
     now = utcnow()
-    clients = await WireGuardClient.filter(server_id=server_id, enabled=True)
-    return [c for c in clients if service.off_reason(c, now) is None]
+    rows = await WireGuardClient.filter(server_id=server_id, enabled=True).values_list(
+        *DesiredPeer.__slots__)  # type: ignore[attr-defined]
+    peers = [DesiredPeer(*row) for row in rows]
+    return [p for p in peers if service.off_reason(p, now) is None]
 
 
 async def _mark(server: WireGuardServer, status: str, detail: str | None = None) -> None:
@@ -85,9 +106,11 @@ async def apply_server(ctx: dict[str, Any], server_id: int) -> dict[str, Any]:
             clients = await desired_clients(server_id)
             result = await dp.sync_peers(server.interface, [service.peer_spec(c) for c in clients])
             step = "routes"
-            for client in clients:
-                if client.delegated_prefix:
-                    await dp.add_route(server.interface, client.delegated_prefix)
+            wanted = {c.delegated_prefix for c in clients if c.delegated_prefix}
+            if wanted:
+                present = set(await links.list_routes(server.interface))
+                for prefix in wanted - present:
+                    await dp.add_route(server.interface, prefix)
         except Exception as exc:  # noqa: BLE001 - recorded, then reported to the caller
             await _mark(server, "error", f"{step}: {exc}"[:512])
             raise DataPlaneError(step, str(exc)) from exc

@@ -40,7 +40,7 @@ def interface_spec(server: WireGuardServer) -> InterfaceSpec:
     )
 
 
-def client_routes(client: WireGuardClient) -> list[str]:
+def client_routes(client: Any) -> list[str]:
     """What the server routes to this peer: its host addresses and any delegated prefix."""
     routes = []
     if client.ipv4_address:
@@ -52,15 +52,27 @@ def client_routes(client: WireGuardClient) -> list[str]:
     return routes
 
 
-def peer_spec(client: WireGuardClient) -> PeerSpec:
-    return PeerSpec(
-        public_key=client.public_key,
-        allowed_ips=client_routes(client),
-        preshared_key=unseal(client.preshared_key_enc, client.public_key, "client-psk"),
-    )
+_specs: dict[tuple[Any, ...], PeerSpec] = {}
 
 
-def off_reason(client: WireGuardClient, now: datetime | None = None) -> str | None:
+def peer_spec(client: Any) -> PeerSpec:
+    """Cached by everything the spec depends on: a reconcile over thousands of unchanged peers
+    then neither decrypts nor re-validates them."""
+    key = (client.public_key, client.ipv4_address, client.ipv6_address, client.delegated_prefix,
+           client.preshared_key_enc)
+    spec = _specs.get(key)
+    if spec is None:
+        if len(_specs) > 200_000:
+            _specs.clear()
+        spec = _specs[key] = PeerSpec(
+            public_key=client.public_key,
+            allowed_ips=client_routes(client),
+            preshared_key=unseal(client.preshared_key_enc, client.public_key, "client-psk"),
+        )
+    return spec
+
+
+def off_reason(client: Any, now: datetime | None = None) -> str | None:
     """Why a client must not be on the data plane, or None if it must."""
     if not client.enabled:
         return "disabled"
