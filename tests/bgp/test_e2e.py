@@ -268,3 +268,27 @@ def test_200_sessions_changes_leave_established_alone(lab: Lab) -> None:
         assert {p: peer_since(lab.peer_sock, p) for p in ("p4", "p6")} == since
         for sid in up.values():
             assert session(c, sid)["status"] == "established"
+
+
+def test_announced_ipv6_pool_reaches_the_peer(lab: Lab) -> None:
+    """The IPv6 plugin's announced pool is offered through the ``ipv6.announcements`` service."""
+    with lab.client() as c:
+        sessions = c.get("/bgp/sessions", params={"size": 100}).json()["data"]["sessions"]
+        s6 = next((s["id"] for s in sessions if s["name"] == "peer6"), None)
+        if s6 is None:
+            r = c.post("/bgp/sessions", json={"name": "peer6", "neighbor": PEER6, "remote_as": AS_PEER,
+                                              "hold_time": 9})
+            assert r.status_code == 201, r.text
+            s6 = r.json()["data"]["id"]
+        c.post(f"/bgp/sessions/{s6}/start")
+        established(c, s6)
+        r = c.post("/ipv6/pools", json={"name": "announced", "prefix": "2001:db8:77::/48", "prefix_length": 56,
+                                        "announce": True})
+        assert r.status_code == 201, r.text
+        pool = r.json()["data"]
+        wait_for(lambda: "2001:db8:77::/48" in peer_routes(lab.peer_sock, "p6"), timeout=30,
+                 message="pool aggregate announced")
+        assert c.put(f"/ipv6/pools/{pool['id']}", json={"announce": False}).status_code == 200
+        wait_for(lambda: "2001:db8:77::/48" not in peer_routes(lab.peer_sock, "p6"), timeout=30,
+                 message="pool aggregate withdrawn")
+        assert c.delete(f"/ipv6/pools/{pool['id']}").status_code == 200
