@@ -56,7 +56,6 @@ class Settings(BaseSettings):
     log_export_ttl: int = Field(3600, ge=60, le=7 * 86400)
     jwt_issuer: str = "ipv6wgm"
     jwt_audience: str = "ipv6wgm-api"
-    cors_origins: str = ""
 
     @field_validator("log_level", mode="before")
     @classmethod

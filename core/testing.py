@@ -353,3 +353,25 @@ def _redis_up(url: str) -> bool:
         return True
     except RuntimeError:
         return False
+
+
+@contextlib.contextmanager
+def running_server(backend: str, env: dict[str, str] | None = None, **kwargs: Any) -> Iterator[ServerProcess]:
+    """A started server on ``"sqlite"`` (embedded) or ``"mysql"`` (fresh MariaDB database +
+    Redis + worker); logs are printed on the way out (pytest shows them for failed tests)."""
+    if backend == "sqlite":
+        proc = ServerProcess(env=env, **kwargs)
+        try:
+            yield proc.start()
+        finally:
+            print(proc.logs())
+            proc.cleanup()
+        return
+    check_redis()
+    with mysql_database() as url:
+        proc = ServerProcess(database_url=url, redis_url=REDIS_URL, env=env, **kwargs)
+        try:
+            yield proc.start()
+        finally:
+            print(proc.logs())
+            proc.cleanup()

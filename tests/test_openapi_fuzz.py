@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from ipv6wgm.testing import REDIS_URL, ServerProcess, check_redis, mysql_database
+from ipv6wgm.testing import ServerProcess, running_server
 
 LAST = ("/api/v1/system/config", "/api/v1/auth/logout")
 MAX_EXAMPLES = os.environ.get("IPV6WGM_FUZZ_EXAMPLES", "25")
@@ -41,22 +41,10 @@ def run_schemathesis(server: ServerProcess, token: str, selection: list[str], re
 
 @pytest.mark.parametrize("backend", ["sqlite", "mysql"])
 def test_openapi_fuzz(backend: str, tmp_path: Path) -> None:
-    if backend == "mysql":
-        check_redis()
-        ctx = mysql_database()
-        url = ctx.__enter__()
-        server = ServerProcess(database_url=url, redis_url=REDIS_URL)
-    else:
-        ctx, server = None, ServerProcess()
-    try:
-        server.start()
+    with running_server(backend) as server:
         token, last_token = server.token(), server.token()  # the fuzzer may reset the admin's password
         exclude = [arg for path in LAST for arg in ("--exclude-path", path)]
         include = [arg for path in LAST for arg in ("--include-path", path)]
         run_schemathesis(server, token, exclude, tmp_path / "pass1.txt")
         run_schemathesis(server, last_token, include, tmp_path / "pass2.txt")
         assert "unhandled error" not in server.logs()
-    finally:
-        server.cleanup()
-        if ctx is not None:
-            ctx.__exit__(None, None, None)

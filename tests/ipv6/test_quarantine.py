@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ipv6wgm.testing import REDIS_URL, ServerProcess, check_redis, mysql_database, wait_for
+from ipv6wgm.testing import ServerProcess, running_server, wait_for
 
 from .helpers import allocate, envelope, make_pool
 
@@ -17,20 +17,8 @@ FAST = {"IPV6WGM_IPV6_QUARANTINE_SECONDS": "2", "IPV6WGM_IPV6_SWEEP_SECONDS": "1
 
 @pytest.fixture(scope="module", params=["sqlite", "mysql"])
 def fast_server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
-    if request.param == "sqlite":
-        proc = ServerProcess(env=FAST)
-        try:
-            yield proc.start()
-        finally:
-            proc.cleanup()
-        return
-    check_redis()
-    with mysql_database() as url:
-        proc = ServerProcess(database_url=url, redis_url=REDIS_URL, env=FAST)
-        try:
-            yield proc.start()
-        finally:
-            proc.cleanup()
+    with running_server(request.param, env=FAST) as proc:
+        yield proc
 
 
 def test_quarantine_ends_and_expiry_releases(fast_server: ServerProcess) -> None:

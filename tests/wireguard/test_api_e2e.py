@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from websockets.sync.client import connect
 
-from ipv6wgm.testing import REDIS_URL, ServerProcess, check_redis, mysql_database, recv_until, wait_for, ws_url
+from ipv6wgm.testing import ServerProcess, recv_until, running_server, wait_for, ws_url
 
 FAST = {"IPV6WGM_WIREGUARD_RECONCILE_INTERVAL": "3", "IPV6WGM_WIREGUARD_STATS_INTERVAL": "2"}
 
@@ -32,22 +32,8 @@ def ping(ns: str, address: str) -> bool:
 
 @pytest.fixture(params=["sqlite", "mysql"])
 def wg_server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
-    if request.param == "sqlite":
-        server = ServerProcess(env=FAST)
-        try:
-            yield server.start()
-        finally:
-            print(server.logs())  # shown by pytest only when the test failed
-            server.cleanup()
-        return
-    check_redis()
-    with mysql_database() as url:
-        server = ServerProcess(database_url=url, redis_url=REDIS_URL, env=FAST)
-        try:
-            yield server.start()
-        finally:
-            print(server.logs())
-            server.cleanup()
+    with running_server(request.param, env=FAST) as server:
+        yield server
 
 
 @pytest.fixture()
