@@ -37,5 +37,5 @@ def test_logout_and_events_cross_processes() -> None:
             r = httpx.get(f"{b.api}/auth/me", headers={"Authorization": f"Bearer {token}"})
             assert r.status_code == 401 and json.loads(r.text)["error"]["code"] == "INVALID_CREDENTIALS"
         finally:
-            b.stop()
+            b.cleanup()
             a.cleanup()

@@ -107,11 +107,20 @@ def test_tunnel_end_to_end(wg_server: ServerProcess, client_ns: str, tmp_path: P
 
     def observed() -> dict | None:
         data = api.get(f"/wireguard/clients/{cid}").json()["data"]
-        ok = data["last_handshake"] and data["bytes_received"] > 0 and data["bytes_sent"] > 0
+        ok = data["last_handshake"] and data["endpoint"] and data["bytes_received"] > 0 and data["bytes_sent"] > 0
         return data if ok else None
 
     data = wait_for(observed, timeout=30, message="handshake and counters in the API")
     assert data["status"] == "active" and data["endpoint"].startswith("10.99.1.2:")
+
+    # an interface deleted by hand is recreated, and the byte totals survive the restart
+    sh("ip", "-n", wg_server.netns, "link", "del", "wge2e")
+    wait_for(lambda: "wge2e" in sh("ip", "-n", wg_server.netns, "link", "show", check=False).stdout, timeout=15,
+             message="reconcile to recreate the interface")
+    wait_for(lambda: ping(client_ns, "10.77.0.1"), timeout=30, message="ping through the recreated interface")
+    after = wait_for(lambda: (d := api.get(f"/wireguard/clients/{cid}").json()["data"])["bytes_received"]
+                     > data["bytes_received"] and d, timeout=30, message="totals keep growing after the restart")
+    assert after["bytes_sent"] >= data["bytes_sent"]
     peers = api.get(f"/wireguard/servers/{server['id']}/peers").json()["data"]["peers"]
     assert [p["client_id"] for p in peers] == [cid] and peers[0]["bytes_received"] > 0
 
