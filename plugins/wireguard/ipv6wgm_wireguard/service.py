@@ -142,8 +142,7 @@ def client_config(client: WireGuardClient, server: WireGuardServer) -> str:
             else wg_settings().persistent_keepalive
     return render_client(ClientConfig(
         private_key=unseal(client.private_key_enc, client.public_key, "client-private"),
-        addresses=[a for a in (serialize_client(client)["ipv4_address"], serialize_client(client)["ipv6_address"])
-                   if a],
+        addresses=[cidr for cidr in client_routes(client) if cidr != client.delegated_prefix],
         dns=list(client.dns_servers if client.dns_servers is not None else server.dns_servers or []),
         mtu=server.mtu,
         server_public_key=server.public_key,

@@ -12,6 +12,7 @@ from ipv6wgm.openapi import file_response
 from ipv6wgm.runtime import current
 from ipv6wgm.security.rbac import require
 from ipv6wgm_wireguard import keys, peerconfig, service
+from ipv6wgm_wireguard.jobs import handshake_time
 from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
 from ipv6wgm_wireguard.routes.common import call_node, client_counts, get_server
 from ipv6wgm_wireguard.schemas import (
@@ -183,22 +184,17 @@ async def server_peers(server_id: int):
     """Live peers from one dump of the interface (handshakes, counters, endpoints)."""
     server = await get_server(server_id)
     live = await call_node("live_peers", server.id, node=server.node_id)
-    names = dict(await WireGuardClient.filter(server_id=server.id).values_list("public_key", "id"))
-    labels = dict(await WireGuardClient.filter(server_id=server.id).values_list("public_key", "name"))
+    clients = {key: (cid, name) for key, cid, name in
+               await WireGuardClient.filter(server_id=server.id).values_list("public_key", "id", "name")}
     peers = [{
-        "public_key": p["public_key"], "client_id": names.get(p["public_key"]),
-        "client_name": labels.get(p["public_key"]), "endpoint": p["endpoint"], "allowed_ips": p["allowed_ips"],
-        "last_handshake": iso(_ts(p["last_handshake"])), "bytes_received": p["rx_bytes"],
+        "public_key": p["public_key"], "client_id": clients.get(p["public_key"], (None, None))[0],
+        "client_name": clients.get(p["public_key"], (None, None))[1], "endpoint": p["endpoint"],
+        "allowed_ips": p["allowed_ips"], "last_handshake": iso(handshake_time(p["last_handshake"])),
+        "bytes_received": p["rx_bytes"],
         "bytes_sent": p["tx_bytes"], "persistent_keepalive": p["persistent_keepalive"],
     } for p in live["peers"]]
     return ok({"server_id": server.id, "interface": server.interface, "listen_port": live.get("listen_port"),
                "public_key": live.get("public_key"), "peers": peers})
-
-
-def _ts(epoch: float | None):
-    from ipv6wgm_wireguard.jobs import handshake_time
-
-    return handshake_time(epoch)
 
 
 @bp.get("/servers/<int:server_id>/export")
