@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ipv6wgm import hookspec
 
 if TYPE_CHECKING:
+    from ipv6wgm.accounts import AccountEvent
     from ipv6wgm.registry import (
         BackupRegistrar,
         BlueprintRegistrar,
@@ -118,6 +119,18 @@ def register_services(register: ServiceRegistrar) -> None:
     Registered as ``<plugin>.<name>``; another plugin looks it up with
     ``current().services.get("ipv6.delegation")`` and must work (with the feature off) when it
     is missing. This is how plugins meet without importing each other's internals.
+    """
+
+
+@hookspec
+def account_changed(event: AccountEvent) -> Any:
+    """A user was deactivated or reactivated, or is about to be deleted. May be async.
+
+    Access ends with the account: a plugin takes the user's objects off the data plane on
+    ``deactivated``, puts back what was enabled on ``reactivated``, and on ``deleted`` removes
+    them (or, with ``event.keep_objects``, keeps them disabled). Called in the API process
+    before the answer; for ``deleted`` before the user row goes, and an exception refuses the
+    deletion (503), so no object outlives its owner by accident.
     """
 
 

@@ -218,6 +218,22 @@ class PluginManager:
                     raise
                 self._fail(name, exc)
 
+    async def notify(self, hook: str, **kwargs: Any) -> list[tuple[str, BaseException]]:
+        """Call a runtime event hook on every plugin; failures are returned, not isolated.
+
+        An event (an account was deactivated) is not a reason to disable the plugin that could
+        not handle it; the caller decides what a failure means.
+        """
+        failures: list[tuple[str, BaseException]] = []
+        for name, func, argnames in self.implementations(hook):
+            try:
+                result = func(**{k: v for k, v in kwargs.items() if k in argnames})
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:  # noqa: BLE001 - reported to the caller
+                failures.append((name, exc))
+        return failures
+
     # ---- collection ------------------------------------------------------------------------
 
     def collect(self) -> Registry:

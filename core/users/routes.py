@@ -11,6 +11,7 @@ from quart import Blueprint
 from quart_schema import document_response, validate_querystring, validate_request
 from tortoise.expressions import Q
 
+from ipv6wgm.accounts import AccountEvent, announce
 from ipv6wgm.api import Envelope, MessageEnvelope, conflict, forbidden, invalid, not_found, ok, paginate
 from ipv6wgm.auth.service import revoke_user_sessions, user_changed
 from ipv6wgm.runtime import current
@@ -18,7 +19,15 @@ from ipv6wgm.security.passwords import check_policy, hash_password
 from ipv6wgm.security.rbac import current_principal, require
 from ipv6wgm.users import service
 from ipv6wgm.users.models import User
-from ipv6wgm.users.schemas import PasswordReset, UserCreate, UserList, UserOut, UserQuery, UserUpdate
+from ipv6wgm.users.schemas import (
+    PasswordReset,
+    UserCreate,
+    UserDeleteQuery,
+    UserList,
+    UserOut,
+    UserQuery,
+    UserUpdate,
+)
 
 bp = Blueprint("users", __name__, url_prefix="/api/v1/users")
 
@@ -99,6 +108,7 @@ async def update_user(user_id: int, data: UserUpdate):
         raise forbidden("only admins change admins")
     if changes.get("email") and await User.filter(email=changes["email"]).exclude(id=user.id).exists():
         raise conflict("email is already in use", field="email")
+    was_active = user.is_active
     for key, value in changes.items():
         if key in ("role", "is_active") and value is None:
             continue
@@ -107,14 +117,21 @@ async def update_user(user_id: int, data: UserUpdate):
     if changes.get("is_active") is False or "role" in changes:
         await revoke_user_sessions(user.id, "account changed")
     await user_changed(user.id)
+    if was_active != user.is_active:
+        kind = "reactivated" if user.is_active else "deactivated"
+        await announce(AccountEvent(user.id, kind, actor_id=principal.id))
     return ok(service.serialize_user(user, _perms(user)), "user updated")
 
 
 @bp.delete("/<int:user_id>")
 @require("users.write")
+@validate_querystring(UserDeleteQuery)
 @document_response(MessageEnvelope)
-async def delete_user(user_id: int):
-    """Delete a user and end its sessions."""
+async def delete_user(user_id: int, query_args: UserDeleteQuery):
+    """Delete a user, end its sessions and remove what it owns (clients, their peers, prefixes).
+
+    ``keep_objects=true`` keeps the user's objects instead, disabled and without an owner.
+    """
     principal = current_principal()
     user = await _visible(user_id)
     if user.id == principal.id:
@@ -122,6 +139,7 @@ async def delete_user(user_id: int):
     if user.role == "admin" and principal.role != "admin":
         raise forbidden("only admins delete admins")
     await revoke_user_sessions(user.id, "account deleted")
+    await announce(AccountEvent(user.id, "deleted", keep_objects=query_args.keep_objects, actor_id=principal.id))
     await user.delete()
     await user_changed(user.id)
     return ok(None, "user deleted")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ipv6wgm.api import PageQuery, Pagination, StrictBody
 
@@ -34,6 +34,11 @@ class UserUpdate(StrictBody):
 
 class PasswordReset(StrictBody):
     new_password: str = Field(min_length=8, max_length=128, pattern=PASSWORD)
+
+
+class UserDeleteQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    keep_objects: bool = Field(False, description="keep the user's objects, disabled and without an owner")
 
 
 class UserQuery(PageQuery):
