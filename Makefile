@@ -6,8 +6,11 @@ BIN := $(VENV)/bin
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
 SYSTEM_TOOLS := wireguard-go wg bird ping redis-server ip
 SYSTEM_PACKAGES := wireguard-go wireguard-tools bird2 iputils-ping redis-server iproute2
+# What the server itself needs on a gateway (no WireGuard kernel module: wireguard-go; BGP: bird).
+RUN_TOOLS := wireguard-go bird
+RUN_PACKAGES := wireguard-go bird2
 
-.PHONY: install run test test-deps test-only lint bench system-packages clean
+.PHONY: install run run-packages test test-deps test-only lint bench system-packages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,9 +19,21 @@ $(BIN)/python:
 install: $(BIN)/python  ## core + every bundled plugin, editable
 	$(BIN)/pip install --quiet -e . $(foreach p,$(PLUGINS),-e $(dir $(p)))
 
-run: install  ## SQLite + in-process jobs on http://127.0.0.1:8000
+run: install run-packages  ## SQLite + in-process jobs on http://127.0.0.1:8000
 	IPV6WGM_DATA_DIR=$${IPV6WGM_DATA_DIR:-.data} $(BIN)/ipv6wgm serve --generate-admin \
 		--host $${HOST:-127.0.0.1} --port $${PORT:-8000}
+
+run-packages:  ## the data-plane tools: installed with apt as root, otherwise named
+	@missing=""; for t in $(RUN_TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing the data-plane packages (missing:$$missing): $(RUN_PACKAGES)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(RUN_PACKAGES) >/dev/null; \
+		else \
+			echo "WARNING: missing data-plane tools:$$missing. WireGuard servers and BGP sessions cannot start."; \
+			echo "         Install them as root, e.g.: apt-get install $(RUN_PACKAGES)"; \
+		fi; \
+	fi
 
 system-packages:  ## data-plane tools the tests drive (Debian packages); skipped when present
 	@missing=""; for t in $(SYSTEM_TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
@@ -38,8 +53,10 @@ test-only:
 
 test: test-deps lint test-only  ## everything CI runs
 
-bench: test-deps
+bench: install system-packages  ## needs nothing from `test`
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/wireguard.py
 	$(BIN)/python bench/wg_dataplane.py
 
 clean:

@@ -1,10 +1,11 @@
 """API throughput against a bare Quart route on the same Hypercorn, in the same run.
 
-Prints requests/second of ``GET /api/v1/auth/me`` and ``GET /api/v1/users?size=20`` (with
-10,000 users in the database) and of a bare Quart JSON route, then, as its last line, one JSON
-object of ratios (target: ``auth_me_vs_bare`` >= 0.5).
+Prints requests/second of ``GET /api/v1/auth/me``, of the first and the last page of
+``GET /api/v1/users?size=20`` (10,000 users) and of ``GET /api/v1/wireguard/clients?size=20``
+(10,000 clients), and of a bare Quart JSON route, then, as its last line, one JSON object of
+ratios (target: every ``*_vs_bare`` >= 0.5).
 
-    python bench/api.py [--seconds 5] [--connections 16] [--users 10000]
+    python bench/api.py [--seconds 5] [--connections 16] [--users 10000] [--clients 10000]
 
 The load generator is a small keep-alive HTTP/1.1 client in its own process, so the figures are
 for one server process on this machine; what matters is the ratio, measured under the same
@@ -106,11 +107,53 @@ asyncio.run(main())
     subprocess.run([sys.executable, "-c", code], env=server.env, check=True, timeout=300)
 
 
+def seed_clients(server: ServerProcess, token: str, count: int) -> None:
+    """One stopped WireGuard server and ``count`` clients, inserted in bulk (not timed)."""
+    r = httpx.post(f"{server.api}/wireguard/servers", headers={"Authorization": f"Bearer {token}"}, json={
+        "name": "benchsrv", "ipv4_address": "10.96.0.1/16", "ipv6_address": "fd96::1/64", "endpoint": "192.0.2.1"})
+    assert r.status_code == 201, r.text
+    code = f'''
+import asyncio
+from ipv6wgm.bootstrap import build_runtime
+from ipv6wgm.db import init_db, close_db
+from ipv6wgm.settings import load_settings
+from ipv6wgm_wireguard import keys, service
+from ipv6wgm_wireguard.addressing import Network
+from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
+
+async def main():
+    rt = build_runtime(load_settings())
+    await init_db(rt.settings, rt.registry.models)
+    server = await WireGuardServer.get(id={r.json()["data"]["id"]})
+    v4, v6 = Network.of(server.ipv4_address), Network.of(server.ipv6_address)
+    rows = []
+    for i in range(2, {count} + 2):
+        private = keys.generate_private_key()
+        public = keys.public_key_from_private(private)
+        rows.append(WireGuardClient(
+            server_id=server.id, owner_id=1, name=f"bench-{{i}}", public_key=public,
+            private_key_enc=service.seal(private, public, "client-private"),
+            ipv4_index=i, ipv4_address=v4.address(i), ipv6_index=i, ipv6_address=v6.address(i),
+            allowed_ips=["0.0.0.0/0", "::/0"], dns_servers=["2001:4860:4860::8888"]))
+    await WireGuardClient.bulk_create(rows, batch_size=1000)
+    await close_db()
+
+asyncio.run(main())
+'''
+    subprocess.run([sys.executable, "-c", code], env=server.env, check=True, timeout=600)
+
+
+def last_page(server: ServerProcess, auth: dict[str, str], path: str) -> str:
+    pages = httpx.get(f"{server.api}{path}?size=20", headers=auth).json()["data"]["pagination"]["pages"]
+    return f"/api/v1{path}?size=20&page={pages}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=10_000)
     args = parser.parse_args()
 
     server = ServerProcess(env={"IPV6WGM_LOG_LEVEL": "WARNING"})
@@ -126,24 +169,25 @@ def main() -> None:
         wait_for(lambda: _ok(f"http://127.0.0.1:{bare_port}/bare"), timeout=20, message="bare server")
         token = server.token()
         auth = {"Authorization": f"Bearer {token}"}
+        seed_clients(server, token, args.clients)
         total = httpx.get(f"{server.api}/users?size=20", headers=auth).json()["data"]["pagination"]["total"]
-        print(f"users in database: {total}")
+        clients = httpx.get(f"{server.api}/wireguard/clients?size=20", headers=auth).json()["data"]
+        print(f"users in database: {total}, clients: {clients['pagination']['total']}")
         results = {}
         for name, port, path, headers in (
             ("bare", bare_port, "/bare", {}),
             ("auth_me", server.port, "/api/v1/auth/me", auth),
-            ("users_page", server.port, "/api/v1/users?size=20&page=3", auth),
+            ("users_first", server.port, "/api/v1/users?size=20", auth),
+            ("users_last", server.port, last_page(server, auth, "/users"), auth),
+            ("clients_first", server.port, "/api/v1/wireguard/clients?size=20", auth),
+            ("clients_last", server.port, last_page(server, auth, "/wireguard/clients"), auth),
         ):
             results[name] = measure(port, path, headers, args.seconds, args.connections)
-            print(f"{name:<12} {results[name]:10.1f} req/s  ({path})")
-        ratios = {
-            "auth_me_vs_bare": round(results["auth_me"] / results["bare"], 3),
-            "users_page_vs_bare": round(results["users_page"] / results["bare"], 3),
-            "bare_rps": round(results["bare"], 1),
-            "auth_me_rps": round(results["auth_me"], 1),
-            "users_page_rps": round(results["users_page"], 1),
-            "users": total,
-        }
+            print(f"{name:<14} {results[name]:10.1f} req/s  ({path})")
+        ratios = {f"{name}_vs_bare": round(rps / results["bare"], 3) for name, rps in results.items()
+                  if name != "bare"}
+        ratios.update({f"{name}_rps": round(rps, 1) for name, rps in results.items()})
+        ratios.update({"users": total, "clients": clients["pagination"]["total"]})
         print(json.dumps(ratios))
     finally:
         bare.terminate()

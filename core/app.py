@@ -28,6 +28,7 @@ from ipv6wgm.api import (
 )
 from ipv6wgm.auth.service import authenticate, bearer
 from ipv6wgm.bootstrap import build_runtime, start_runtime, stop_runtime
+from ipv6wgm.jsonio import FastJSONProvider
 from ipv6wgm.logs.service import audit
 from ipv6wgm.openapi import BoundedIntConverter, Provider
 from ipv6wgm.runtime import Runtime
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Qua
         security_schemes={"bearerAuth": {"type": "http", "scheme": "bearer", "bearer_format": "JWT"}},
         openapi_provider_class=Provider,
     )
+    app.json = FastJSONProvider(app, fallback=app.json)
     for spec in runtime.registry.blueprints:
         app.register_blueprint(spec.blueprint, url_prefix=spec.url_prefix)
     app.register_blueprint(build_ws_blueprint())

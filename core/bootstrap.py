@@ -8,7 +8,7 @@ import logging
 from ipv6wgm import core_plugin
 from ipv6wgm.auth import cache as auth_cache
 from ipv6wgm.cache import RedisHandle
-from ipv6wgm.db import close_db, init_db, upgrade
+from ipv6wgm.db import close_db, init_db, open_sqlite_reader, upgrade
 from ipv6wgm.jobs import JobRunner
 from ipv6wgm.logs.service import DatabaseLogHandler
 from ipv6wgm.plugins import PluginManager
@@ -59,6 +59,7 @@ async def start_runtime(runtime: Runtime, *, migrate: bool = True, run_jobs: boo
     if migrate:
         await upgrade(settings, runtime.registry.models)
     await init_db(settings, runtime.registry.models)
+    runtime.db_reader = open_sqlite_reader(settings)
     password = settings.admin_password.get_secret_value() if settings.admin_password else None
     admin = await ensure_first_admin(settings.admin_username, password, settings.admin_email)
     if admin is not None:
@@ -115,4 +116,7 @@ async def stop_runtime(runtime: Runtime) -> None:
         await handler.stop()
     if runtime.redis is not None:
         await runtime.redis.close()
+    if runtime.db_reader is not None:
+        runtime.db_reader.close()
+        runtime.db_reader = None
     await close_db()

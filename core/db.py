@@ -8,6 +8,7 @@ first (``register_models``). Schema changes go through each app's own migrations
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from tortoise import Tortoise
@@ -58,6 +59,21 @@ async def upgrade(settings: Settings, apps: dict[str, ModelApp]) -> None:
     config = tortoise_config(settings, apps)
     await tortoise_migrate(config=config)
     await Tortoise.close_connections()
+
+
+def open_sqlite_reader(settings: Settings) -> sqlite3.Connection | None:
+    """A read-only connection for short reads run inline on the event loop (SQLite only).
+
+    Under concurrent load, handing each query to aiosqlite's thread costs far more than a short
+    indexed read (GIL hand-offs: a /users page went from ~1,000 to ~1,750 requests/s inline).
+    WAL mode lets this connection read committed data while the writer works.
+    """
+    if settings.database_kind != "sqlite":
+        return None
+    path = expand_db_url(settings.resolved_database_url)["credentials"]["file_path"]
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=0.1)
+    conn.execute("PRAGMA query_only = 1")
+    return conn
 
 
 async def close_db() -> None:

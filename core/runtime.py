@@ -34,6 +34,7 @@ class Runtime:
     hub: Hub
     jobs: JobRunner
     redis: RedisHandle | None = None
+    db_reader: Any = None  # SQLite only: see ipv6wgm.db.open_sqlite_reader
     role_permissions: dict[str, frozenset[str]] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
     role: str = "server"

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from quart import Blueprint
 from quart_schema import document_response, validate_querystring, validate_request
-from tortoise.expressions import Q
 
 from ipv6wgm.accounts import AccountEvent, announce
-from ipv6wgm.api import Envelope, MessageEnvelope, conflict, forbidden, invalid, not_found, ok, paginate
+from ipv6wgm.api import Envelope, MessageEnvelope, conflict, forbidden, invalid, not_found, ok
 from ipv6wgm.auth.service import revoke_user_sessions, user_changed
+from ipv6wgm.paging import Condition, Eq, Search, fetch_page
 from ipv6wgm.runtime import current
 from ipv6wgm.security.passwords import check_policy, hash_password
 from ipv6wgm.security.rbac import current_principal, require
@@ -52,13 +52,12 @@ async def _visible(user_id: int) -> User:
 @document_response(Envelope[UserList])
 async def list_users(query_args: UserQuery):
     """List users, newest last, with search (username, email, name) and role filters."""
-    qs = User.all().order_by("id")
+    where: list[Condition] = []
     if query_args.search:
-        term = query_args.search
-        qs = qs.filter(Q(username__icontains=term) | Q(email__icontains=term) | Q(full_name__icontains=term))
+        where.append(Search(("username", "email", "full_name"), query_args.search))
     if query_args.role:
-        qs = qs.filter(role=query_args.role)
-    rows, page = await paginate(qs, query_args)
+        where.append(Eq("role", query_args.role))
+    rows, page = await fetch_page(User, service.USER_COLUMNS, query_args, where=where)
     return ok({"users": [service.serialize_user(u) for u in rows], "pagination": page})
 
 

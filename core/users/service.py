@@ -10,8 +10,11 @@ from ipv6wgm.api import conflict, iso
 from ipv6wgm.security.passwords import check_policy, hash_password
 from ipv6wgm.users.models import User
 
+USER_COLUMNS = ("id", "username", "email", "full_name", "role", "is_active", "last_login", "created_at",
+                "updated_at")
 
-def serialize_user(user: User, permissions: list[str] | None = None) -> dict[str, Any]:
+
+def serialize_user(user: Any, permissions: list[str] | None = None) -> dict[str, Any]:
     data = {
         "id": user.id,
         "username": user.username,

@@ -1,0 +1,264 @@
+"""One round trip per list page: rows as plain records, with the total in the same statement.
+
+The web UI pages through users, clients, logs and allocations all the time. Through the ORM a
+``/users`` page cost a ``COUNT(*)`` round trip, SQL compilation (~0.12 ms) and ORM object
+construction per row (~0.5 ms for 20 rows on SQLite), against ~0.09 ms for the statement
+itself. So the hot lists describe their filters with the few shapes below; the statement text
+is built once per shape (values are always parameters) and the count rides along as a scalar
+subquery, which SQLite and MariaDB both evaluate once.
+
+Identifiers come only from model metadata and from the code, never from a request.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from types import SimpleNamespace
+from typing import Any
+
+from tortoise import connections
+from tortoise import fields as tfields
+
+from ipv6wgm.api import PageQuery, pagination
+from ipv6wgm.runtime import current
+
+
+@dataclass(frozen=True)
+class Eq:
+    column: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class In:
+    column: str
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Range:
+    """``low <= column <= high``; either bound may be None."""
+
+    column: str
+    low: Any = None
+    high: Any = None
+
+
+@dataclass(frozen=True)
+class Search:
+    """Case-insensitive substring match in any of ``columns``."""
+
+    columns: tuple[str, ...]
+    term: str
+
+
+Condition = Eq | In | Range | Search
+DEEP_OFFSET = 1000  # from here on, the total is read first to pick the cheaper end
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _where(conditions: Sequence[Condition], quote: Any, mark: str, like_escape: str) -> tuple[str, list[Any]]:
+    parts: list[str] = []
+    params: list[Any] = []
+    for cond in conditions:
+        if isinstance(cond, Eq):
+            if cond.value is None:
+                parts.append(f"{quote(cond.column)} IS NULL")
+            else:
+                parts.append(f"{quote(cond.column)} = {mark}")
+                params.append(cond.value)
+        elif isinstance(cond, In):
+            if not cond.values:
+                parts.append("1 = 0")
+            else:
+                parts.append(f"{quote(cond.column)} IN ({', '.join([mark] * len(cond.values))})")
+                params.extend(cond.values)
+        elif isinstance(cond, Range):
+            if cond.low is not None:
+                parts.append(f"{quote(cond.column)} >= {mark}")
+                params.append(cond.low)
+            if cond.high is not None:
+                parts.append(f"{quote(cond.column)} <= {mark}")
+                params.append(cond.high)
+        else:
+            pattern = f"%{_escape_like(cond.term)}%"
+            ors = [f"UPPER({quote(c)}) LIKE UPPER({mark}){like_escape}" for c in cond.columns]
+            parts.append("(" + " OR ".join(ors) + ")")
+            params.extend([pattern] * len(cond.columns))
+    return (" WHERE " + " AND ".join(parts)) if parts else "", params
+
+
+def _shape(cond: Condition) -> tuple[Any, ...]:
+    if isinstance(cond, Eq):
+        return ("eq", cond.column, cond.value is None)
+    if isinstance(cond, In):
+        return ("in", cond.column, len(cond.values))
+    if isinstance(cond, Range):
+        return ("range", cond.column, cond.low is None, cond.high is None)
+    return ("search", cond.columns)
+
+
+def _params(conditions: Sequence[Condition]) -> list[Any]:
+    params: list[Any] = []
+    for cond in conditions:
+        if isinstance(cond, Eq):
+            if cond.value is not None:
+                params.append(cond.value)
+        elif isinstance(cond, In):
+            params.extend(cond.values)
+        elif isinstance(cond, Range):
+            params.extend(v for v in (cond.low, cond.high) if v is not None)
+        else:
+            params.extend([f"%{_escape_like(cond.term)}%"] * len(cond.columns))
+    return params
+
+
+@dataclass(frozen=True)
+class Statements:
+    page: str  # the total as its first column, then the page
+    count: str
+    backward: str  # the page read from the end: deep pages cost what the first ones do
+
+
+def _reverse(order: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(o[1:] if o.startswith("-") else f"-{o}" for o in order)
+
+
+@lru_cache(maxsize=512)
+def _statements(dialect: str, table: str, columns: tuple[str, ...], order: tuple[str, ...],
+                shape: tuple[tuple[Any, ...], ...]) -> Statements:
+    if dialect == "mysql":
+        def quote(name: str) -> str:
+            return f"`{name}`"
+        mark, like_escape = "%s", ""  # backslash is MySQL's default LIKE escape
+    else:
+        def quote(name: str) -> str:
+            return f'"{name}"'
+        mark, like_escape = "?", " ESCAPE '\\'"
+    where, _ = _where([_placeholder(s) for s in shape], quote, mark, like_escape)
+
+    def order_by(terms: tuple[str, ...]) -> str:
+        return ", ".join(f"{quote(o.lstrip('-'))} {'DESC' if o.startswith('-') else 'ASC'}" for o in terms)
+
+    cols = ", ".join(quote(c) for c in columns)
+    source = f"FROM {quote(table)}{where}"
+    count = f"SELECT COUNT(*) {source}"  # noqa: S608 - identifiers from model metadata, values bound
+    page = f"SELECT ({count}) AS page_total, {cols} {source} ORDER BY {order_by(order)} LIMIT {mark} OFFSET {mark}"
+    backward = f"SELECT {cols} {source} ORDER BY {order_by(_reverse(order))} LIMIT {mark} OFFSET {mark}"
+    return Statements(page, count, backward)
+
+
+def _placeholder(shape: tuple[Any, ...]) -> Condition:
+    """A condition of the same shape, for rendering SQL text (values never enter it)."""
+    kind = shape[0]
+    if kind == "eq":
+        return Eq(shape[1], None if shape[2] else 0)
+    if kind == "in":
+        return In(shape[1], (0,) * shape[2])
+    if kind == "range":
+        return Range(shape[1], None if shape[2] else 0, None if shape[3] else 0)
+    return Search(shape[1], "")
+
+
+def _converter(field: Any) -> Any:
+    """Turn a raw column value into what the ORM would have given, cheaply."""
+    if isinstance(field, tfields.DatetimeField):
+        def to_datetime(value: Any) -> Any:
+            if isinstance(value, str):
+                value = datetime.fromisoformat(value)
+            if isinstance(value, datetime) and value.tzinfo is None:
+                value = value.replace(tzinfo=UTC)
+            return value
+        return to_datetime
+    if isinstance(field, tfields.BooleanField):
+        return lambda value: None if value is None else bool(value)
+    if isinstance(field, tfields.JSONField):
+        return lambda value: json.loads(value) if isinstance(value, str | bytes) else value
+    return None
+
+
+@lru_cache(maxsize=128)
+def _converters(model: Any, columns: tuple[str, ...]) -> tuple[tuple[int, Any], ...]:
+    fields_map = model._meta.fields_map
+    found = ((i, _converter(fields_map.get(name))) for i, name in enumerate(columns))
+    return tuple((i, c) for i, c in found if c is not None)
+
+
+async def fetch_page(model: Any, columns: Sequence[str], query: PageQuery, *,
+                     where: Sequence[Condition] = (), order: Sequence[str] = ("id",),
+                     ) -> tuple[list[SimpleNamespace], dict[str, int]]:
+    """The rows of one page of ``model`` (only ``columns``, as attribute records) and the
+    spec's pagination block."""
+    meta = model._meta
+    db = connections.get(meta.default_connection or "default")
+    dialect = db.capabilities.dialect
+    cols = tuple(columns)
+    ordering = tuple(order) if "id" in {o.lstrip("-") for o in order} else (*order, "id")
+    sql = _statements(dialect, meta.db_table, cols, ordering, tuple(_shape(c) for c in where))
+    conds = _params(where)
+    run = _runner(db, dialect, where)
+    if query.offset < DEEP_OFFSET:
+        rows = await run(sql.page, conds + conds + [query.limit, query.offset])
+        raws = [_values(row)[1:] for row in rows]
+        total = int(_values(rows[0])[0]) if rows else None
+    else:
+        raws, total = [], None
+    if total is None:
+        count_rows = await run(sql.count, conds)
+        total = int(_values(count_rows[0])[0]) if count_rows else 0
+        if query.offset >= DEEP_OFFSET and query.offset < total:
+            raws = await _deep_page(run, sql, conds, query, total)
+    converters = _converters(model, cols)
+    records = []
+    for raw in raws:
+        row = list(raw)
+        for index, convert in converters:
+            row[index] = convert(row[index])
+        records.append(SimpleNamespace(**dict(zip(cols, row, strict=True))))
+    return records, pagination(query, total)
+
+
+def _runner(db: Any, dialect: str, where: Sequence[Condition]) -> Any:
+    """Where the statements run: inline on the SQLite reader for index-backed pages, otherwise
+    through the ORM's connection (a substring search scans the table: not on the loop)."""
+    reader = None
+    if dialect == "sqlite" and not any(isinstance(c, Search) for c in where):
+        try:
+            reader = current().db_reader
+        except RuntimeError:  # no runtime in this process (a script): the ORM's connection
+            reader = None
+
+    async def run(sql: str, params: list[Any]) -> list[Any]:
+        if reader is not None:
+            try:
+                return reader.execute(sql, params).fetchall()
+            except sqlite3.OperationalError:  # busy (a checkpoint): take the usual path
+                pass
+        _, rows = await db.execute_query(sql, params)
+        return list(rows)
+
+    return run
+
+
+def _values(row: Any) -> tuple[Any, ...]:
+    """aiomysql answers dicts (in column order), sqlite3 answers Row tuples."""
+    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
+
+
+async def _deep_page(run: Any, sql: Statements, conds: list[Any], query: PageQuery,
+                     total: int) -> list[tuple[Any, ...]]:
+    """Past the middle, read from the other end: an OFFSET walks every row it skips."""
+    if query.offset <= total // 2:
+        rows = await run(sql.page, conds + conds + [query.limit, query.offset])
+        return [_values(row)[1:] for row in rows]
+    end = min(total, query.offset + query.limit)
+    rows = await run(sql.backward, conds + [end - query.offset, total - end])
+    return [_values(row) for row in reversed(rows)]
