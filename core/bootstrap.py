@@ -60,12 +60,13 @@ async def start_runtime(runtime: Runtime, *, migrate: bool = True, run_jobs: boo
         await upgrade(settings, runtime.registry.models)
     await init_db(settings, runtime.registry.models)
     runtime.db_reader = open_sqlite_reader(settings)
-    password = settings.admin_password.get_secret_value() if settings.admin_password else None
-    admin = await ensure_first_admin(settings.admin_username, password, settings.admin_email)
-    if admin is not None:
-        log.warning("created the first admin account %r from the environment", admin.username)
-    elif settings.generate_admin:
-        await _generate_admin()
+    if runtime.role != "worker":  # the server's business; a worker starting alongside would race it
+        password = settings.admin_password.get_secret_value() if settings.admin_password else None
+        admin = await ensure_first_admin(settings.admin_username, password, settings.admin_email)
+        if admin is not None:
+            log.warning("created the first admin account %r from the environment", admin.username)
+        elif settings.generate_admin:
+            await _generate_admin()
     await runtime.config.load()
     runtime.hub.control_handlers.extend([_reload_config(runtime), auth_cache.on_control])
     await runtime.hub.start()

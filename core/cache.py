@@ -3,6 +3,11 @@
 Redis is a cache, a rate-limit counter, the job queue and the WebSocket fan-out, never the
 source of truth, so when it goes away the API keeps serving from the database and local state,
 and picks Redis up again when it returns.
+
+Two connection pools: request-path commands keep short timeouts (a request must not hang on
+Redis), while the WebSocket hub's subscription lives on its own connection without a read
+timeout, because a quiet channel is normal (a 2 s read timeout there flagged a healthy Redis
+as down every few seconds). The hub proves that connection alive with its own pings.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ class RedisHandle:
         self.url = url
         self.client: aioredis.Redis = aioredis.from_url(
             url, socket_connect_timeout=1.0, socket_timeout=2.0, health_check_interval=10
+        )
+        self._pubsub_client: aioredis.Redis = aioredis.from_url(
+            url, socket_connect_timeout=1.0, socket_timeout=None, socket_keepalive=True
         )
         self._down_since: float | None = None
         self.last_error: str | None = None
@@ -61,5 +69,10 @@ class RedisHandle:
             "memory_usage": int(memory.get("used_memory", 0)),
         }
 
+    def pubsub(self) -> Any:
+        """A subscription on the dedicated connection (no read timeout; see the module doc)."""
+        return self._pubsub_client.pubsub(ignore_subscribe_messages=True)
+
     async def close(self) -> None:
         await self.client.aclose()
+        await self._pubsub_client.aclose()

@@ -88,9 +88,9 @@ def register_jobs(register: Any) -> None:
 
 @hookimpl
 def register_cron(register: Any) -> None:
-    register("system_status", publish_system_status, every=5)
-    register("purge_log_exports", purge_log_exports, every=600)
-    register("prune_logs", prune_logs, every=3600)
+    register("system_status", publish_system_status, every=5, scope="node")
+    register("purge_log_exports", purge_log_exports, every=600, scope="cluster")
+    register("prune_logs", prune_logs, every=3600, scope="cluster")
 
 
 @hookimpl

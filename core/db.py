@@ -76,6 +76,26 @@ def open_sqlite_reader(settings: Settings) -> sqlite3.Connection | None:
     return conn
 
 
+async def pending_migrations(settings: Settings, apps: dict[str, ModelApp]) -> list[str]:
+    """``app.migration`` names not applied yet (empty: the schema is complete).
+
+    Raises when the database cannot be reached (the recorder alone would report every
+    migration as pending then).
+    """
+    from tortoise.connection import get_connection
+    from tortoise.migrations.executor import MigrationExecutor
+
+    config = tortoise_config(settings, apps)
+    await Tortoise.init(config=config, init_connections=False)
+    try:
+        connection = get_connection("default")
+        await connection.execute_query("SELECT 1")
+        steps = await MigrationExecutor(connection, config["apps"]).plan()
+    finally:
+        await Tortoise.close_connections()
+    return [f"{s.migration.app_label}.{s.migration.name}" for s in steps if not s.backward]
+
+
 async def close_db() -> None:
     await Tortoise.close_connections()
 

@@ -59,9 +59,15 @@ def register_jobs(register: JobRegistrar) -> None:
 
 @hookspec
 def register_cron(register: CronRegistrar) -> None:
-    """Add periodic jobs: ``register("reconcile", func, every=30)`` (seconds).
+    """Add periodic jobs: ``register("reconcile", func, every=30, scope="node")`` (seconds).
 
-    Run by the worker (arq) when Redis is configured, in-process otherwise.
+    ``scope`` is required: ``"node"`` for work on this node's data plane (every node runs it
+    on every tick), ``"cluster"`` for work on shared rows (one run per tick across all nodes).
+    ``every`` must divide a minute, an hour or a day (``ipv6wgm.cron.ALLOWED_INTERVALS``):
+    arq schedules on the clock and could not keep any other interval; validate settings that
+    feed it with ``ipv6wgm.cron.CronInterval``. Run by each node's worker (arq) when Redis is
+    configured, in-process otherwise. ``ctx["cron_tick"]`` is the tick's scheduled time (epoch
+    seconds). A cron that fails with ``ipv6wgm.jobs.JobFailed`` is logged as a warning.
     """
 
 

@@ -1,30 +1,94 @@
-"""``enqueue()``: through arq when Redis is configured, in-process otherwise.
+"""Jobs: ``enqueue()``/``call()`` through arq when Redis is configured, in-process otherwise.
 
 The embedded default (no Redis) runs jobs and crons inside the server process so a laptop or
 a single gateway needs no worker. With Redis, each node's worker consumes its own queue
 (``<prefix>:queue:<node_id>``) so a job lands on the node that owns the data plane it changes.
 Jobs apply desired state and are idempotent, which makes arq's at-least-once delivery safe.
+
+A job fails in one way, ``JobFailed``, which survives arq's pickling; ``JobRunner.call_api``
+runs a job where it belongs and turns any failure (the job's, a timeout, no live worker for
+the node, Redis down) into the API's error envelope, the same in both modes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 import uuid
 from typing import Any
 
+from ipv6wgm.api import SERVICE_UNAVAILABLE, ApiError
+from ipv6wgm.cron import tick_of
 from ipv6wgm.registry import CronSpec, JobSpec, Registry
 
 log = logging.getLogger(__name__)
+
+#: How often a worker refreshes its liveness key (arq's health check); the key lives one second
+#: longer, so a worker that died or hangs is noticed within this many seconds.
+HEARTBEAT_S = 5
 
 
 class UnknownJob(KeyError):
     pass
 
 
+class JobFailed(Exception):
+    """The one way a job fails: ``step`` names the part of the work that failed, ``message`` why.
+
+    It crosses arq's pickle boundary intact: ``__reduce__`` rebuilds it from its fields (an
+    exception whose ``__init__`` does not take its ``args`` cannot be unpickled, and arq then
+    reports a deserialisation error instead of the failure). ``status`` and ``code`` say how the
+    API answers: 503 SERVICE_UNAVAILABLE by default (the data plane failed); a job that finds the
+    request itself unacceptable (BIRD refused the config) says 422 VALIDATION_ERROR or 409.
+    ``details`` (plain, picklable data) go into the envelope with the step and the node.
+    Subclasses keep this signature.
+    """
+
+    def __init__(self, step: str, message: str, status: int = 503, code: str = SERVICE_UNAVAILABLE,
+                 details: dict[str, Any] | None = None) -> None:
+        super().__init__(f"{step}: {message}")
+        self.step, self.message, self.status, self.code = step, message, status, code
+        self.details = dict(details or {})
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.step, self.message, self.status, self.code, self.details))
+
+    def api_error(self, node: str) -> ApiError:
+        details = {**self.details, "step": self.step, "node_id": node}
+        if self.status == 503:
+            details.setdefault("error", self.message)
+            return ApiError(503, self.code, f"data plane on node {node!r}: {self}", details)
+        return ApiError(self.status, self.code, self.message, details)
+
+
+class NoLiveWorker(ConnectionError):
+    """Redis is configured but no worker of the node refreshed its liveness key: a waited job
+    would only time out."""
+
+    def __init__(self, node: str) -> None:
+        super().__init__(f"no live worker for node {node!r}")
+        self.node = node
+
+
 def queue_name(prefix: str, node_id: str) -> str:
     return f"{prefix}:queue:{node_id}"
+
+
+def health_key(prefix: str, node_id: str) -> str:
+    """The key a node's worker refreshes every ``HEARTBEAT_S`` (arq's ``health_check_key``)."""
+    return f"{prefix}:health:{node_id}"
+
+
+async def run_cron(spec: CronSpec, ctx: dict[str, Any]) -> Any:
+    """One tick of a cron, the same under both runners: a ``JobFailed`` is an expected,
+    reported condition (a warning, the next tick retries); anything else is a bug and raises."""
+    try:
+        return await spec.func(ctx)
+    except JobFailed as exc:
+        log.warning("cron %s failed: %s", spec.name, exc)
+        return None
 
 
 class JobRunner:
@@ -67,20 +131,33 @@ class JobRunner:
             await self._pool.aclose()
             self._pool = None
 
-    async def enqueue(self, name: str, *args: Any, node: str | None = None, job_id: str | None = None) -> str | None:
-        """Queue a job for ``node`` (default: this node). Returns the job id, or None if a job
-        with the same ``job_id`` is already queued (arq de-duplication)."""
+    def _spec(self, name: str) -> JobSpec:
         spec = self.registry.jobs.get(name)
         if spec is None:
             raise UnknownJob(name)
+        return spec
+
+    async def _queue(self) -> Any:
+        if self._pool is None:
+            await self.start(run_crons=False)
+        if self._pool is None:
+            raise ConnectionError("job queue (Redis) unavailable")
+        return self._pool
+
+    async def enqueue(self, name: str, *args: Any, node: str | None = None, job_id: str | None = None) -> str | None:
+        """Queue a job for ``node`` (default: this node). Returns the job id, or None if a job
+        with the same ``job_id`` is already queued (arq de-duplication). A node without a live
+        worker keeps the job queued until its worker starts."""
+        spec = self._spec(name)
         if self.redis_url:
-            if self._pool is None:
-                await self.start(run_crons=False)
-            if self._pool is None:
-                raise ConnectionError("job queue (Redis) unavailable")
-            job = await self._pool.enqueue_job(
-                name, *args, _job_id=job_id, _queue_name=queue_name(self.prefix, node or self.node_id)
-            )
+            from redis.exceptions import RedisError
+
+            pool = await self._queue()
+            try:
+                job = await pool.enqueue_job(
+                    name, *args, _job_id=job_id, _queue_name=queue_name(self.prefix, node or self.node_id))
+            except RedisError as exc:
+                raise ConnectionError(f"job queue (Redis): {exc}") from exc
             return job.job_id if job is not None else None
         job_id = job_id or uuid.uuid4().hex
         task = asyncio.create_task(self._run_local(spec, args, job_id), name=f"job:{name}")
@@ -91,28 +168,54 @@ class JobRunner:
     async def call(self, name: str, *args: Any, node: str | None = None, wait_s: float = 30.0) -> Any:
         """Run a job where it belongs and wait for its result (or its exception).
 
-        For API calls whose answer depends on the data plane (start a server, read live peers):
-        inline in the embedded mode, through the owning node's worker with Redis. Raises
-        ``TimeoutError`` when the worker does not answer in time.
+        Inline in the embedded mode, through the owning node's worker with Redis. Raises what
+        the job raised (``JobFailed``), ``NoLiveWorker`` at once when no worker of the node is
+        alive, ``TimeoutError`` when the worker does not answer in time, ``ConnectionError``
+        when Redis is down. API routes use ``call_api``, which maps all of these.
         """
-        spec = self.registry.jobs.get(name)
-        if spec is None:
-            raise UnknownJob(name)
+        spec = self._spec(name)
+        node = node or self.node_id
         if not self.redis_url:
             return await asyncio.wait_for(spec.func(self._ctx(uuid.uuid4().hex), *args), wait_s)
-        if self._pool is None:
-            await self.start(run_crons=False)
-        if self._pool is None:
-            raise ConnectionError("job queue (Redis) unavailable")
-        job = await self._pool.enqueue_job(name, *args, _queue_name=queue_name(self.prefix, node or self.node_id))
-        return await job.result(timeout=wait_s, poll_delay=0.05)
+        from redis.exceptions import RedisError
+
+        pool = await self._queue()
+        try:
+            if not await pool.exists(health_key(self.prefix, node)):
+                raise NoLiveWorker(node)
+            job = await pool.enqueue_job(name, *args, _queue_name=queue_name(self.prefix, node))
+        except RedisError as exc:
+            raise ConnectionError(f"job queue (Redis): {exc}") from exc
+        try:
+            return await job.result(timeout=wait_s, poll_delay=0.05)
+        except RedisError as exc:
+            raise ConnectionError(f"job queue (Redis): {exc}") from exc
+
+    async def call_api(self, name: str, *args: Any, node: str | None = None, wait_s: float = 30.0) -> Any:
+        """``call()`` for a route: every way the job can fail becomes an ``ApiError``.
+
+        A ``JobFailed`` answers with its own status (503 by default) and ``details.step``;
+        no live worker, a timeout or Redis down answer 503. Every answer names the node.
+        """
+        node = node or self.node_id
+        try:
+            return await self.call(name, *args, node=node, wait_s=wait_s)
+        except JobFailed as exc:
+            raise exc.api_error(node) from None
+        except NoLiveWorker:
+            raise ApiError(503, SERVICE_UNAVAILABLE,
+                           f"no live worker for node {node!r}: run `ipv6wgm worker` with IPV6WGM_NODE_ID={node}",
+                           {"node_id": node, "job": name}) from None
+        except TimeoutError:
+            raise ApiError(503, SERVICE_UNAVAILABLE, f"node {node!r} did not finish {name} within {wait_s:g} s",
+                           {"node_id": node, "job": name}) from None
+        except ConnectionError as exc:
+            raise ApiError(503, SERVICE_UNAVAILABLE, f"job queue unavailable: {exc}",
+                           {"node_id": node, "job": name}) from None
 
     async def run_now(self, name: str, *args: Any) -> Any:
         """Run a job inline and return its result (CLI, tests of idempotence)."""
-        spec = self.registry.jobs.get(name)
-        if spec is None:
-            raise UnknownJob(name)
-        return await spec.func(self._ctx(uuid.uuid4().hex), *args)
+        return await self._spec(name).func(self._ctx(uuid.uuid4().hex), *args)
 
     def _ctx(self, job_id: str, job_try: int = 1) -> dict[str, Any]:
         return {**self.context, "job_id": job_id, "job_try": job_try, "enqueue_time": time.time()}
@@ -127,19 +230,32 @@ class JobRunner:
             except Retry as retry:
                 delay = retry.defer_score / 1000 if retry.defer_score else attempt
                 await asyncio.sleep(delay)
+            except JobFailed as exc:
+                log.warning("job %s failed: %s", spec.name, exc)
+                return
             except Exception:
                 log.exception("job %s failed", spec.name)
                 return
 
     async def _cron_loop(self, spec: CronSpec) -> None:
-        if not spec.run_at_startup:
-            await asyncio.sleep(spec.every)
+        """Run on the same clock ticks as arq (multiples of ``every``), so a cron behaves the
+        same embedded and in a worker; a tick missed while the previous run lasted is skipped."""
+        last = -math.inf
+        if spec.run_at_startup:
+            last = tick_of(time.time(), spec.every)
+            await self._cron_tick(spec, last)
         while True:
-            started = time.monotonic()
-            try:
-                await asyncio.wait_for(spec.func(self._ctx(f"cron:{spec.name}")), max(spec.every * 5, 60))
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("cron %s failed", spec.name)
-            await asyncio.sleep(max(0.0, spec.every - (time.monotonic() - started)))
+            now = time.time()
+            tick = max(tick_of(now, spec.every) + spec.every, last + spec.every)
+            await asyncio.sleep(max(0.0, tick - now))
+            last = tick
+            await self._cron_tick(spec, int(tick))
+
+    async def _cron_tick(self, spec: CronSpec, tick: int) -> None:
+        ctx = {**self._ctx(f"cron:{spec.name}:{tick}"), "cron_tick": tick}
+        try:
+            await asyncio.wait_for(run_cron(spec, ctx), spec.timeout)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("cron %s failed", spec.name)

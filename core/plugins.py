@@ -20,6 +20,7 @@ from typing import Any
 import pluggy
 
 from ipv6wgm import PROJECT_NAME, hookspecs
+from ipv6wgm.cron import check_interval, check_scope
 from ipv6wgm.registry import (
     BackupSpec,
     BlueprintSpec,
@@ -279,11 +280,14 @@ class PluginManager:
             _check_name(name)
             reg.add("jobs", f"{plugin}.{name}", JobSpec(f"{plugin}.{name}", func, timeout, max_tries))
 
-        def cron(name: str, func: Any, *, every: int, run_at_startup: bool = False) -> None:
+        def cron(name: str, func: Any, *, every: int, scope: Any = None, run_at_startup: bool = False) -> None:
             _check_name(name)
-            if every < 1:
-                raise RegistryError(f"cron {name!r}: every must be >= 1 second")
-            reg.add("crons", f"{plugin}.{name}", CronSpec(f"{plugin}.{name}", func, every, run_at_startup))
+            try:
+                check_interval(every)
+                check_scope(scope)
+            except ValueError as exc:
+                raise RegistryError(f"cron {plugin}.{name}: {exc}") from None
+            reg.add("crons", f"{plugin}.{name}", CronSpec(f"{plugin}.{name}", func, every, scope, run_at_startup))
 
         def channel(name: str, *, message_type: str, permission: str, stream_path: str | None = None,
                     snapshot: Any = None) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from quart import Blueprint
 
@@ -46,10 +46,18 @@ class JobSpec:
 
 @dataclass(frozen=True)
 class CronSpec:
+    """A periodic job; ``scope`` is ``node`` (every node runs it) or ``cluster`` (one run per
+    tick across the cluster), see ``ipv6wgm.cron``."""
+
     name: str
     func: JobFunc
     every: int
+    scope: str
     run_at_startup: bool = False
+
+    @property
+    def timeout(self) -> float:
+        return float(max(self.every * 5, 60))
 
 
 @dataclass(frozen=True)
@@ -126,7 +134,9 @@ class JobRegistrar(Protocol):
 
 
 class CronRegistrar(Protocol):
-    def __call__(self, name: str, func: JobFunc, *, every: int, run_at_startup: bool = False) -> None: ...
+    def __call__(
+        self, name: str, func: JobFunc, *, every: int, scope: Literal["node", "cluster"], run_at_startup: bool = False
+    ) -> None: ...
 
 
 class ChannelRegistrar(Protocol):

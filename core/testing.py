@@ -122,18 +122,39 @@ class ServerProcess:
         self.want_worker = bool(redis_url) if worker is None else worker
         self.procs: list[subprocess.Popen[bytes]] = []
         self.log_path = self.data_dir / "server.log"
+        self.extra_netns: list[str] = []
 
-    def _spawn(self, *args: str) -> subprocess.Popen[bytes]:
-        log = open(self.data_dir / f"{args[0]}.log", "ab")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen([sys.executable, "-m", "ipv6wgm_entrypoints.cli", *args], env=self.env,
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    def _spawn(self, *args: str, env: dict[str, str] | None = None, log_name: str | None = None
+               ) -> subprocess.Popen[bytes]:
+        log = open(self.data_dir / f"{log_name or args[0]}.log", "ab")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen([sys.executable, "-m", "ipv6wgm_entrypoints.cli", *args],
+                                env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
         self.procs.append(proc)
         return proc
 
+    def spawn_worker(self, node_id: str | None = None, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start an ``ipv6wgm worker`` now (the server need not be up). With ``node_id``, it is
+        another gateway node: its own namespace, BIRD directory and log ``worker-<node>.log``."""
+        if node_id is None:
+            self._ensure_netns(self.netns)
+            return self._spawn("worker", env=env)
+        extra = {"IPV6WGM_NODE_ID": node_id, "IPV6WGM_BGP_CONFIG_DIR": str(self.data_dir / f"bgp-{node_id}")}
+        if self.netns:
+            netns = f"{self.netns}-{len(self.extra_netns) + 1}"
+            self._ensure_netns(netns)
+            self.extra_netns.append(netns)
+            extra["IPV6WGM_NETNS"] = netns
+        return self._spawn("worker", env={**extra, **(env or {})}, log_name=f"worker-{node_id}")
+
+    @staticmethod
+    def _ensure_netns(netns: str | None) -> None:
+        if netns and not Path(f"/var/run/netns/{netns}").exists():
+            subprocess.run(["ip", "netns", "add", netns], check=True)
+            subprocess.run(["ip", "-n", netns, "link", "set", "lo", "up"], check=True)
+
     def start(self, timeout: float = 60) -> ServerProcess:
-        if self.netns and not Path(f"/var/run/netns/{self.netns}").exists():
-            subprocess.run(["ip", "netns", "add", self.netns], check=True)
-            subprocess.run(["ip", "-n", self.netns, "link", "set", "lo", "up"], check=True)
+        self._ensure_netns(self.netns)
         server = self._spawn("serve", "--port", str(self.port))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -147,8 +168,29 @@ class ServerProcess:
             self.stop()
             raise RuntimeError(f"server did not answer within {timeout}s:\n{self.logs()}")
         if self.want_worker:
-            self._spawn("worker")
+            self.spawn_worker()
+            self.wait_for_worker(timeout=timeout)
         return self
+
+    def wait_for_worker(self, node_id: str | None = None, timeout: float = 60) -> None:
+        """Until the node's worker is live (its heartbeat key is in Redis): the API answers 503
+        at once for a node without a live worker, so tests wait for it like a deployment would."""
+        import redis
+
+        from ipv6wgm.jobs import health_key
+
+        key = health_key(self.env["IPV6WGM_REDIS_PREFIX"], node_id or self.env["IPV6WGM_NODE_ID"])
+        client = redis.Redis.from_url(self.env["IPV6WGM_REDIS_URL"], socket_connect_timeout=3)
+        try:
+            deadline = time.monotonic() + timeout
+            while not client.exists(key):
+                dead = [p for p in self.procs if p.poll() is not None]
+                if dead or time.monotonic() > deadline:
+                    raise RuntimeError(f"worker of node {node_id or 'default'} not live "
+                                       f"({'exited' if dead else 'timeout'}):\n{self.logs()}")
+                time.sleep(0.2)
+        finally:
+            client.close()
 
     def logs(self) -> str:
         out = []
@@ -170,12 +212,13 @@ class ServerProcess:
 
     def cleanup(self) -> None:
         self.stop()
-        if self.netns and Path(f"/var/run/netns/{self.netns}").exists():
-            pids = subprocess.run(["ip", "netns", "pids", self.netns], capture_output=True, text=True).stdout.split()
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError, ValueError):
-                    os.kill(int(pid), signal.SIGKILL)
-            subprocess.run(["ip", "netns", "del", self.netns], check=False)
+        for netns in (self.netns, *self.extra_netns):
+            if netns and Path(f"/var/run/netns/{netns}").exists():
+                pids = subprocess.run(["ip", "netns", "pids", netns], capture_output=True, text=True).stdout.split()
+                for pid in pids:
+                    with contextlib.suppress(ProcessLookupError, ValueError):
+                        os.kill(int(pid), signal.SIGKILL)
+                subprocess.run(["ip", "netns", "del", netns], check=False)
         if self._tmp is not None:
             self._tmp.cleanup()
 

@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 CONTROL = "_control"
 PRIVILEGED = 0  # an owner id no user has: such messages reach only holders of ``<channel>.all``
 QUEUE_SIZE = 256
+#: The subscription connection is pinged this often; without any reply (message or pong) for
+#: twice as long it is considered dead and re-opened.
+PING_S = 10.0
 
 
 @dataclass(eq=False)
@@ -53,6 +56,11 @@ class Hub:
         self._listening = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
+
+    @property
+    def listening(self) -> bool:
+        """True while the Redis subscription is up (events reach every process)."""
+        return self._listening.is_set()
 
     def add(self, sub: Subscriber) -> None:
         self.subscribers.add(sub)
@@ -144,20 +152,13 @@ class Hub:
     async def _listen(self) -> None:
         backoff = 0.5
         while True:
-            pubsub = self.redis.client.pubsub()
+            pubsub = self.redis.pubsub()
             try:
                 await pubsub.subscribe(self.topic)
                 self._listening.set()
                 self.redis.mark_up()
                 backoff = 0.5
-                async for raw in pubsub.listen():
-                    if raw.get("type") != "message":
-                        continue
-                    event = json.loads(raw["data"])
-                    if event.get("channel") == CONTROL:
-                        await self._handle_control(event["message"])
-                    else:
-                        self._deliver(event)
+                await self._receive(pubsub)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - reconnect with backoff
@@ -171,3 +172,30 @@ class Hub:
                     await pubsub.aclose()
                 except Exception:  # noqa: BLE001,S110
                     pass
+
+    async def _receive(self, pubsub: Any) -> None:
+        """Deliver what the subscription hears until its connection fails.
+
+        A quiet channel is normal, so there is no read timeout; instead a ping every
+        ``PING_S`` must be answered, which also notices a connection that died silently.
+        """
+        loop = asyncio.get_running_loop()
+        last_heard = last_ping = loop.time()
+        while True:
+            now = loop.time()
+            if now - last_heard > 2 * PING_S:
+                raise ConnectionError(f"Redis pub/sub silent for {now - last_heard:.0f} s (no reply to ping)")
+            if now - last_ping >= PING_S:
+                await pubsub.ping()
+                last_ping = now
+            raw = await pubsub.get_message(timeout=1.0)
+            if raw is None:
+                continue
+            last_heard = loop.time()
+            if raw.get("type") != "message":
+                continue
+            event = json.loads(raw["data"])
+            if event.get("channel") == CONTROL:
+                await self._handle_control(event["message"])
+            else:
+                self._deliver(event)

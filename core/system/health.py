@@ -36,7 +36,11 @@ async def cache_check() -> dict[str, Any]:
     redis = current().redis
     if redis is None:
         return {"status": "healthy", "backend": "in-process", "configured": False}
-    return {**await redis.ping(), "backend": "redis", "configured": True}
+    result = {**await redis.ping(), "backend": "redis", "configured": True,
+              "fanout": "listening" if current().hub.listening else "reconnecting"}
+    if result["status"] == "healthy" and not current().hub.listening:
+        result["status"] = "degraded"  # events and revocations reach only this process meanwhile
+    return result
 
 
 async def components() -> tuple[str, dict[str, dict[str, Any]]]:

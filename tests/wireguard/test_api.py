@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from ipv6wgm.testing import ServerProcess, wait_for
+from ipv6wgm.testing import ServerProcess, running_server, wait_for
 from ipv6wgm_wireguard import keys
 
 
@@ -189,18 +189,20 @@ def test_quota_and_expiry_take_the_peer_off(server: ServerProcess, api: httpx.Cl
     api.post(f"/wireguard/servers/{srv['id']}/stop")
 
 
-def test_failed_data_plane_step_is_reported_and_consistent(tmp_path) -> None:
-    broken = ServerProcess(env={"IPV6WGM_WIREGUARD_BACKEND": "userspace",
-                                "IPV6WGM_WIREGUARD_WIREGUARD_GO": str(tmp_path / "no-such-wireguard-go")})
-    try:
-        broken.start()
-        with broken.client(broken.token()) as c:
-            srv = c.post("/wireguard/servers", json={"name": "wgfail", "ipv4_address": "10.3.0.1/24"}).json()["data"]
-            r = c.post(f"/wireguard/servers/{srv['id']}/start")
-            assert r.status_code == 503 and r.json()["error"]["details"]["step"] == "create interface"
-            state = c.get(f"/wireguard/servers/{srv['id']}").json()["data"]
-            assert state["is_active"] is False and state["status"] in ("error", "stopped")
-            links = subprocess.run(["ip", "-n", broken.netns, "link"], capture_output=True, text=True).stdout
-            assert "wgfail" not in links
-    finally:
-        broken.cleanup()
+@pytest.mark.parametrize("backend", ["sqlite", "mysql"])
+def test_failed_data_plane_step_is_reported_and_consistent(backend: str, tmp_path) -> None:
+    """The job's failure crosses arq (MariaDB + Redis + worker) as it does in-process: a 503
+    naming the step and the node, and nothing left half-up."""
+    env = {"IPV6WGM_WIREGUARD_BACKEND": "userspace",
+           "IPV6WGM_WIREGUARD_WIREGUARD_GO": str(tmp_path / "no-such-wireguard-go")}
+    with running_server(backend, env=env) as broken, broken.client(broken.token()) as c:
+        srv = c.post("/wireguard/servers", json={"name": "wgfail", "ipv4_address": "10.3.0.1/24"}).json()["data"]
+        r = c.post(f"/wireguard/servers/{srv['id']}/start")
+        assert r.status_code == 503, r.text
+        error = r.json()["error"]
+        assert error["code"] == "SERVICE_UNAVAILABLE" and error["details"]["step"] == "create interface"
+        assert error["details"]["node_id"] == srv["node_id"] and "no-such-wireguard-go" in error["details"]["error"]
+        state = c.get(f"/wireguard/servers/{srv['id']}").json()["data"]
+        assert state["is_active"] is False and state["status"] in ("error", "stopped")
+        links = subprocess.run(["ip", "-n", broken.netns, "link"], capture_output=True, text=True).stdout
+        assert "wgfail" not in links

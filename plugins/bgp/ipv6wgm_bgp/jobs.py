@@ -1,8 +1,9 @@
 """Jobs that run where BIRD runs (the owning process): check, apply, observe.
 
-They return plain dicts instead of raising BIRD's exceptions: results cross arq's pickle
-boundary, and ``{"ok": False, "reason": …}`` tells the API what to answer (a config BIRD
-refuses is the client's 422, a BIRD that is down is a 503). Every job is idempotent.
+They fail with the core's ``JobFailed`` (BIRD's own exceptions stay in this process), which
+crosses arq's pickle boundary and carries what the API answers: a config BIRD refuses is the
+client's 422 with BIRD's message, rows that clash 409, a BIRD that is down 503. Every job is
+idempotent.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from ipv6wgm.api import utcnow
+from ipv6wgm.api import VALIDATION_ERROR, ApiError, conflict, invalid, utcnow
+from ipv6wgm.jobs import JobFailed
 from ipv6wgm.runtime import current
 from ipv6wgm_bgp.bird import BirdConfigError, BirdError, protocol_name, received_routes, session_states
 from ipv6wgm_bgp.models import BgpNode, BgpSession
@@ -24,22 +26,38 @@ from ipv6wgm_bgp.service.views import aware, status_item
 log = logging.getLogger(__name__)
 
 CHANNEL, MESSAGE_TYPE = "bgp", "bgp_status"
+_CONFLICT_MARKERS = ("is used by", "collides with", "announced twice")
+_BIRD_FAILURES = (BirdError, owner.BirdUnavailable, OSError, ValueError)
 
 
-def _failure(exc: BaseException) -> dict[str, Any]:
+def value_error(exc: ValueError) -> ApiError:
+    """The renderer's "field: why" → 409 for clashes between rows, 422 for a bad value."""
+    text = str(exc)
+    field, _, why = text.partition(": ")
+    if not why:
+        field, why = "body", text
+    if any(m in why for m in _CONFLICT_MARKERS):
+        return conflict(why, field=field)
+    return invalid(field, why)
+
+
+def failed(step: str, exc: BaseException) -> JobFailed:
+    """BIRD's or the renderer's exception as the job failure the API answers with."""
     if isinstance(exc, BirdConfigError):
-        return {"ok": False, "reason": "config", "code": exc.code, "message": exc.message}
+        return JobFailed(step, "BIRD rejected the configuration", 422, VALIDATION_ERROR,
+                         {"field": "config", "message": exc.message[:2000], "bird_code": exc.code})
     if isinstance(exc, ValueError):
-        return {"ok": False, "reason": "invalid", "message": str(exc)}
-    return {"ok": False, "reason": "unavailable", "message": str(exc) or type(exc).__name__}
+        err = value_error(exc)
+        return JobFailed(step, err.message, err.status, err.code, err.details)
+    return JobFailed(step, f"BIRD unavailable: {str(exc) or type(exc).__name__}")
 
 
 async def check(ctx: dict[str, Any], files: dict[str, str]) -> dict[str, Any]:
     """``configure check`` of a candidate tree; nothing running changes."""
     try:
         await owner.supervisor().check(files)
-    except (BirdError, owner.BirdUnavailable, OSError, ValueError) as e:
-        return _failure(e)
+    except _BIRD_FAILURES as e:
+        raise failed("configure check", e) from e
     return {"ok": True}
 
 
@@ -48,8 +66,8 @@ async def apply_files(ctx: dict[str, Any], files: dict[str, str]) -> dict[str, A
     a refused tree changes nothing)."""
     try:
         result = await owner.supervisor().apply(files)
-    except (BirdError, owner.BirdUnavailable, OSError, ValueError) as e:
-        return _failure(e)
+    except _BIRD_FAILURES as e:
+        raise failed("configure", e) from e
     return {"ok": True, "changed": result.changed, "generation": result.generation}
 
 
@@ -58,16 +76,15 @@ async def apply(ctx: dict[str, Any]) -> dict[str, Any]:
     try:
         files = await render_desired()
         result = await owner.supervisor().apply(files)
-    except (BirdError, owner.BirdUnavailable, OSError, ValueError) as e:
-        log.warning("bgp.apply failed: %s", e)
-        return _failure(e)
+    except _BIRD_FAILURES as e:
+        raise failed("configure", e) from e
     return {"ok": True, "changed": result.changed, "generation": result.generation}
 
 
 async def reconcile(ctx: dict[str, Any]) -> dict[str, Any]:
     """Cron: re-apply, so a lost job or a BIRD restarted by hand converges again."""
     if owner.start_error() is not None or not _owns():
-        return {"ok": False, "reason": "unavailable"}
+        return {"ok": False, "skipped": "this process does not run BIRD"}
     return await apply(ctx)
 
 
@@ -97,15 +114,14 @@ async def heartbeat(ok: bool, error: str | None) -> None:
 async def collect_state(ctx: dict[str, Any]) -> dict[str, Any]:
     """Read ``show protocols all`` once; write what changed; publish ``bgp_status``."""
     if not _owns():
-        if owner.start_error() is not None:
+        if owner.start_error() is not None:  # reported by the heartbeat row and the health check
             await heartbeat(False, owner.start_error())
-        return {"ok": False, "reason": "unavailable", "message": owner.start_error() or "not the BIRD owner"}
+        return {"ok": False, "skipped": owner.start_error() or "this process does not run BIRD"}
     try:
         states = await session_states(owner.supervisor().control)
     except (BirdError, OSError) as e:
-        log.warning("bgp.collect_state: %s", e)
         await heartbeat(False, str(e) or type(e).__name__)
-        return _failure(e)
+        raise failed("read state", e) from e
     await heartbeat(True, None)
     now = utcnow()
     rows = await BgpSession.all().order_by("id")
@@ -146,7 +162,7 @@ async def routes(ctx: dict[str, Any], session_id: int) -> dict[str, Any]:
     try:
         found = await received_routes(owner.supervisor().control, protocol_name(row.name))
     except (BirdError, owner.BirdUnavailable, OSError) as e:
-        return _failure(e)
+        raise failed("read routes", e) from e
     return {"ok": True, "routes": [
         {"prefix": r.prefix, "next_hop": r.next_hop, "as_path": list(r.as_path), "communities": list(r.communities),
          "large_communities": list(r.large_communities), "primary": r.primary, "origin": r.origin,

@@ -49,8 +49,8 @@ def register_cron(register: Any) -> None:
     from ipv6wgm_bgp import jobs
 
     settings = bgp_settings()
-    register("collect", jobs.collect_state, every=settings.collect_interval, run_at_startup=True)
-    register("reconcile", jobs.reconcile, every=settings.reconcile_interval)
+    register("collect", jobs.collect_state, every=settings.collect_interval, scope="node", run_at_startup=True)
+    register("reconcile", jobs.reconcile, every=settings.reconcile_interval, scope="node")
 
 
 @hookimpl

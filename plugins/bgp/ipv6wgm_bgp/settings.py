@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ipv6wgm.cron import CronInterval
+
 
 class BgpSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IPV6WGM_BGP_", extra="ignore")
@@ -23,8 +25,8 @@ class BgpSettings(BaseSettings):
                                           "(default: the core's IPV6WGM_NETNS)")
     config_dir: Path | None = Field(None, description="default <data dir>/bgp")
     extra_includes: list[str] = Field(default_factory=list, description="operator files included verbatim")
-    collect_interval: int = Field(5, ge=1, le=3600)
-    reconcile_interval: int = Field(30, ge=5, le=86400)
+    collect_interval: CronInterval = Field(5, ge=1, le=3600)
+    reconcile_interval: CronInterval = Field(30, ge=5, le=86400)
     apply_timeout: float = Field(60.0, gt=0, le=600)
 
 

@@ -65,7 +65,7 @@ def register_cron(register: Any) -> None:
     from ipv6wgm_ipv6.service import sweep
     from ipv6wgm_ipv6.settings import get_settings
 
-    register("sweep", sweep, every=get_settings().sweep_seconds)
+    register("sweep", sweep, every=get_settings().sweep_seconds, scope="cluster")
 
 
 @hookimpl

@@ -10,6 +10,8 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ipv6wgm.cron import CronInterval
+
 
 class IPv6Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IPV6WGM_IPV6_", extra="ignore")
@@ -18,7 +20,7 @@ class IPv6Settings(BaseSettings):
     #: routed to the old holder (caches, stale configs) never reaches a new client.
     quarantine_seconds: int = Field(300, ge=0, le=365 * 86400)
     #: How often the sweeper releases expired allocations and frees finished quarantines.
-    sweep_seconds: int = Field(30, ge=1, le=3600)
+    sweep_seconds: CronInterval = Field(30, ge=1, le=3600)
     #: Reservation ranges per pool; the allocator consults all of them on every allocation.
     max_reservations: int = Field(64, ge=1, le=1024)
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ipv6wgm.api import utcnow
+from ipv6wgm.jobs import JobFailed
 from ipv6wgm.runtime import current
 from ipv6wgm_wireguard import service
 from ipv6wgm_wireguard.dataplane import WireGuardBackend, get_backend, kernel_wireguard_available, links
@@ -23,14 +24,6 @@ from ipv6wgm_wireguard.settings import wg_settings
 log = logging.getLogger(__name__)
 _backend: WireGuardBackend | None = None
 _locks: dict[int, asyncio.Lock] = {}
-
-
-class DataPlaneError(RuntimeError):
-    """A data-plane step failed; ``step`` says which, the message says why."""
-
-    def __init__(self, step: str, message: str) -> None:
-        super().__init__(f"{step}: {message}")
-        self.step = step
 
 
 def backend() -> WireGuardBackend:
@@ -113,7 +106,7 @@ async def apply_server(ctx: dict[str, Any], server_id: int) -> dict[str, Any]:
                     await dp.add_route(server.interface, prefix)
         except Exception as exc:  # noqa: BLE001 - recorded, then reported to the caller
             await _mark(server, "error", f"{step}: {exc}"[:512])
-            raise DataPlaneError(step, str(exc)) from exc
+            raise JobFailed(step, str(exc) or type(exc).__name__) from exc
         await _mark(server, "running")
         return {"status": "running", "added": result.added, "removed": result.removed, "updated": result.updated}
 
@@ -164,7 +157,7 @@ async def reconcile(ctx: dict[str, Any]) -> dict[str, int]:
         try:
             result = await apply_server(ctx, server.id)
             repaired += int(result.get("added", 0)) + int(result.get("removed", 0)) + int(result.get("updated", 0))
-        except DataPlaneError as exc:
+        except JobFailed as exc:
             log.warning("reconcile of %s failed: %s", server.interface, exc)
     return {"repaired": repaired}
 
@@ -174,9 +167,12 @@ async def live_peers(ctx: dict[str, Any], server_id: int) -> dict[str, Any]:
     server = await WireGuardServer.filter(id=server_id).first()
     if server is None:
         return {"peers": []}
-    if not await backend().interface_exists(server.interface):
-        return {"interface": server.interface, "listen_port": None, "public_key": None, "peers": []}
-    state = await backend().dump(server.interface)
+    try:
+        if not await backend().interface_exists(server.interface):
+            return {"interface": server.interface, "listen_port": None, "public_key": None, "peers": []}
+        state = await backend().dump(server.interface)
+    except Exception as exc:  # noqa: BLE001 - reported to the caller with the step
+        raise JobFailed("read interface", str(exc) or type(exc).__name__) from exc
     return {
         "interface": server.interface, "listen_port": state.listen_port, "public_key": state.public_key,
         "peers": [{"public_key": p.public_key, "endpoint": p.endpoint, "allowed_ips": p.allowed_ips,

@@ -47,8 +47,8 @@ def register_cron(register: Any) -> None:
     from ipv6wgm_wireguard import jobs, stats
 
     settings = wg_settings()
-    register("reconcile", jobs.reconcile, every=settings.reconcile_interval, run_at_startup=True)
-    register("collect_stats", stats.collect, every=settings.stats_interval)
+    register("reconcile", jobs.reconcile, every=settings.reconcile_interval, scope="node", run_at_startup=True)
+    register("collect_stats", stats.collect, every=settings.stats_interval, scope="node")
 
 
 @hookimpl

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ipv6wgm.cron import CronInterval
+
 
 class WireGuardSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IPV6WGM_WIREGUARD_", extra="ignore")
@@ -17,8 +19,8 @@ class WireGuardSettings(BaseSettings):
     netns: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$",
                               description="keep the tunnels in this named network namespace (ip netns)")
     endpoint: str | None = Field(None, description="default public host[:port] that client configs point at")
-    reconcile_interval: int = Field(15, ge=1, le=3600)
-    stats_interval: int = Field(10, ge=1, le=3600)
+    reconcile_interval: CronInterval = Field(15, ge=1, le=3600)
+    stats_interval: CronInterval = Field(10, ge=1, le=3600)
     active_handshake_s: int = Field(180, ge=10, le=86400)
     persistent_keepalive: int = Field(25, ge=0, le=65535)
     apply_timeout: float = Field(30.0, gt=0, le=600)

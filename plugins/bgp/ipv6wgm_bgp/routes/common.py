@@ -3,7 +3,8 @@
 A write is: change the rows inside a transaction, render the whole candidate tree from that
 transaction's view, have the BIRD owner apply exactly that tree (``configure check`` first, so
 a tree BIRD refuses changes nothing), and commit only when it was accepted. A refused tree
-therefore rolls the change back and the API answers 422 with BIRD's message. After the commit
+therefore rolls the change back and the API answers 422 with BIRD's message (the job's
+``JobFailed``, mapped by the core's ``call_api`` like every other job failure). After the commit
 a plain ``bgp.apply`` (rendered from the committed rows) is queued without waiting: it is a
 no-op when nothing else changed, and converges BIRD should the commit itself have failed or
 another process have written concurrently. One waited job per write keeps a change cheap when
@@ -20,49 +21,20 @@ from typing import Any, TypeVar
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from ipv6wgm.api import SERVICE_UNAVAILABLE, VALIDATION_ERROR, ApiError, conflict, invalid
+from ipv6wgm.api import conflict
 from ipv6wgm.runtime import current
+from ipv6wgm_bgp.jobs import value_error
 from ipv6wgm_bgp.service.desired import pool_prefixes, render_desired
 from ipv6wgm_bgp.settings import bgp_settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _write_lock = asyncio.Lock()
-_CONFLICT_MARKERS = ("is used by", "collides with", "announced twice")
 
 
-def value_error(exc: ValueError) -> ApiError:
-    """The renderer's "field: why" → 409 for clashes between rows, 422 for a bad value."""
-    text = str(exc)
-    field, _, why = text.partition(": ")
-    if not why:
-        field, why = "body", text
-    if any(m in why for m in _CONFLICT_MARKERS):
-        return conflict(why, field=field)
-    return invalid(field, why)
-
-
-async def run_job(name: str, *args: Any, wait_s: float | None = None) -> dict[str, Any]:
-    try:
-        result = await current().jobs.call(f"bgp.{name}", *args, wait_s=wait_s or bgp_settings().apply_timeout)
-    except TimeoutError:
-        raise ApiError(503, SERVICE_UNAVAILABLE, f"bgp.{name}: the BIRD owner did not answer in time") from None
-    except ConnectionError as exc:
-        raise ApiError(503, SERVICE_UNAVAILABLE, f"job queue unavailable: {exc}") from None
-    return result if isinstance(result, dict) else {"ok": False, "reason": "unavailable", "message": repr(result)}
-
-
-def raise_for(result: dict[str, Any], *, saved: bool) -> None:
-    if result.get("ok"):
-        return
-    message = str(result.get("message", ""))[:2000]
-    if result.get("reason") == "config":
-        raise ApiError(422, VALIDATION_ERROR, "BIRD rejected the configuration",
-                       {"field": "config", "message": message, "bird_code": result.get("code"), "saved": saved})
-    if result.get("reason") == "invalid":
-        raise value_error(ValueError(message))
-    what = "saved, but BIRD could not apply it yet (retried by the reconcile job)" if saved else "BIRD unavailable"
-    raise ApiError(503, SERVICE_UNAVAILABLE, f"{what}: {message}", {"saved": saved})
+async def run_job(name: str, *args: Any) -> dict[str, Any]:
+    """Run ``bgp.<name>`` on the BIRD owner and wait; any failure is raised as the envelope."""
+    return await current().jobs.call_api(f"bgp.{name}", *args, wait_s=bgp_settings().apply_timeout)
 
 
 async def write(mutate: Callable[[Any], Awaitable[T]]) -> T:
@@ -76,7 +48,7 @@ async def write(mutate: Callable[[Any], Awaitable[T]]) -> T:
                     files = await render_desired(prefixes, conn)
                 except ValueError as exc:
                     raise value_error(exc) from None
-                raise_for(await run_job("apply_files", files), saved=False)
+                await run_job("apply_files", files)
         except IntegrityError:
             await _converge()
             raise conflict("name or prefix already taken") from None

@@ -10,7 +10,7 @@ from quart_schema import document_response, validate_querystring, validate_reque
 from ipv6wgm.api import Envelope, MessageEnvelope, conflict, invalid, not_found, ok, paginate, utcnow
 from ipv6wgm.security.rbac import require
 from ipv6wgm_bgp.models import BgpSession
-from ipv6wgm_bgp.routes.common import raise_for, refresh_state, run_job, write
+from ipv6wgm_bgp.routes.common import refresh_state, run_job, write
 from ipv6wgm_bgp.schemas import (
     RoutesOut,
     SessionCreate,
@@ -175,5 +175,4 @@ async def session_routes(session_id: int):
     """Routes received from this neighbor, as BIRD holds them now."""
     await _get(session_id)
     result = await run_job("routes", session_id)
-    raise_for(result, saved=False)
     return ok({"session_id": session_id, "routes": result["routes"]})

@@ -7,9 +7,8 @@ from typing import Any
 
 from tortoise.functions import Count
 
-from ipv6wgm.api import SERVICE_UNAVAILABLE, ApiError, not_found
+from ipv6wgm.api import not_found
 from ipv6wgm.runtime import current
-from ipv6wgm_wireguard.jobs import DataPlaneError
 from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
 from ipv6wgm_wireguard.settings import wg_settings
 
@@ -30,17 +29,9 @@ async def client_counts(server_ids: list[int]) -> dict[int, int]:
 
 
 async def call_node(job: str, *args: Any, node: str) -> Any:
-    """Run a data-plane job on the server's node and wait; failures become a 503 that says
-    which step failed."""
-    try:
-        return await current().jobs.call(f"wireguard.{job}", *args, node=node, wait_s=wg_settings().apply_timeout)
-    except DataPlaneError as exc:
-        raise ApiError(503, SERVICE_UNAVAILABLE, f"data plane: {exc}", {"step": exc.step, "error": str(exc)}) from None
-    except TimeoutError:
-        raise ApiError(503, SERVICE_UNAVAILABLE, f"node {node!r} did not answer in time",
-                       {"node_id": node}) from None
-    except ConnectionError as exc:
-        raise ApiError(503, SERVICE_UNAVAILABLE, f"job queue unavailable: {exc}") from None
+    """Run a data-plane job on the server's node and wait; the core maps every failure to the
+    envelope (503 naming the node and the failed step)."""
+    return await current().jobs.call_api(f"wireguard.{job}", *args, node=node, wait_s=wg_settings().apply_timeout)
 
 
 async def enqueue_node(job: str, *args: Any, node: str) -> None:

@@ -106,6 +106,31 @@ def register_jobs(register: Any) -> None:
     register("touch", touch, timeout=30)
 
 
+def _count_run(name: str):
+    """A cron that counts its runs per node and tick in Redis (``<prefix>:sample:cron_runs``,
+    field ``<cron>|<node>|<tick>``), so a test can see which node ran which tick."""
+
+    async def run(ctx: dict[str, Any]) -> None:
+        rt = current()
+        if rt.redis is not None:
+            key = f"{rt.settings.redis_prefix}:sample:cron_runs"
+            await rt.redis.client.hincrby(key, f"{name}|{rt.settings.node_id}|{ctx['cron_tick']}", 1)
+            await rt.redis.client.expire(key, 3600)
+
+    return run
+
+
+@hookimpl
+def register_cron(register: Any) -> None:
+    """Only with ``IPV6WGM_SAMPLE_CRON_EVERY`` set (tests of cron scopes): one cron per scope."""
+    import os
+
+    every = os.environ.get("IPV6WGM_SAMPLE_CRON_EVERY")
+    if every:
+        register("node_tick", _count_run("node_tick"), every=int(every), scope="node")
+        register("cluster_tick", _count_run("cluster_tick"), every=int(every), scope="cluster")
+
+
 @hookimpl
 def register_ws_channels(register: Any) -> None:
     register("sample", message_type="note_touched", permission="sample.notes.read", stream_path="/ws/sample")
