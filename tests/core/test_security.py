@@ -185,3 +185,21 @@ def test_no_traceback_or_secret_in_errors(server: ServerProcess, admin: httpx.Cl
     assert r.status_code in (400, 422) and "Traceback" not in r.text
     r = admin.get("/logs", params={"search": "password"})
     assert server.admin_password not in r.text
+
+
+def test_account_changed_reaches_plugins(server: ServerProcess, admin_token: str, admin: httpx.Client) -> None:
+    """Deleting a user runs every plugin's ``account_changed`` before the row goes: the sample
+    plugin deletes the user's notes, or hands them to the deleting admin with keep_objects."""
+    me = admin.get("/auth/me").json()["data"]
+    for keep in (False, True):
+        user = server.make_user(admin_token)
+        with server.client(user["token"]) as c:
+            note = c.post("/sample/notes", json={"text": f"keep={keep}"}).json()["data"]
+        r = admin.delete(f"/users/{user['id']}", params={"keep_objects": str(keep).lower()})
+        assert r.status_code == 200, r.text
+        got = admin.get(f"/sample/notes/{note['id']}")
+        if keep:
+            assert got.status_code == 200 and got.json()["data"]["owner_id"] == me["id"]
+        else:
+            assert got.status_code == 404
+    assert admin.delete("/users/1", params={"keep_objects": "maybe"}).status_code == 422

@@ -144,6 +144,20 @@ def register_permissions(register: Any) -> None:
 
 
 @hookimpl
+async def account_changed(event: Any) -> None:
+    """Access ends with the account: a deleted user's notes go with it, or, with
+    ``keep_objects``, pass to the admin who deleted the account (a note must have an owner)."""
+    from ipv6wgm_sample.models import Note
+
+    if event.kind != "deleted":
+        return
+    if event.keep_objects and event.actor_id is not None:
+        await Note.filter(owner_id=event.user_id).update(owner_id=event.actor_id)
+    else:
+        await Note.filter(owner_id=event.user_id).delete()
+
+
+@hookimpl
 def health_components(register: Any) -> None:
     async def check() -> dict[str, Any]:
         from ipv6wgm_sample.models import Note
