@@ -11,9 +11,9 @@ import logging
 from typing import Any
 
 from ipv6wgm.runtime import current
+from ipv6wgm_bgp import validation
 from ipv6wgm_bgp.bird import AnnouncementSpec, SessionSpec, render_config
 from ipv6wgm_bgp.models import BgpAnnouncement, BgpSession
-from ipv6wgm_bgp.schemas import parse_as_path
 from ipv6wgm_bgp.settings import bgp_settings, router_id
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def session_spec(row: BgpSession) -> SessionSpec:
 
 def announcement_spec(row: BgpAnnouncement) -> AnnouncementSpec:
     return AnnouncementSpec(
-        id=row.id, prefix=row.prefix, next_hop=row.next_hop, as_path_prepend=parse_as_path(row.as_path or ""),
+        id=row.id, prefix=row.prefix, next_hop=row.next_hop, as_path_prepend=validation.as_path(row.as_path or ""),
         communities=list(row.communities or []), large_communities=list(row.large_communities or []),
         enabled=bool(row.enabled),
     )
