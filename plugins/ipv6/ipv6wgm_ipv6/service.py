@@ -7,9 +7,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ipv6wgm.api import ApiError, iso, utcnow
+from ipv6wgm.api import ApiError, invalid, iso, utcnow
 from ipv6wgm.runtime import current
-from ipv6wgm_ipv6 import allocator
+from ipv6wgm_ipv6 import allocator, validation
 from ipv6wgm_ipv6.models import ACTIVE, QUARANTINED, Allocation, Pool, Reservation
 from ipv6wgm_ipv6.netmath import PoolGeometry, PrefixError, utilization
 
@@ -123,14 +123,21 @@ async def sweep(ctx: dict[str, Any] | None = None) -> dict[str, int]:
 # ---- services for other plugins -------------------------------------------------------------
 
 
+def _checked(field: str, check: Any, value: Any) -> Any:
+    """A service argument through the same validation as the API's (422 naming the field)."""
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise invalid(field, str(exc)) from None
+
+
 class Delegation:
     """``current().services["ipv6.delegation"]``: prefixes for other plugins' objects."""
 
     async def delegate(self, *, pool_id: int, prefix_length: int | None, holder: str, owner_id: int | None,
                        description: str = "") -> tuple[int, str]:
-        if not holder or len(holder) > 128:
-            raise ApiError(422, "VALIDATION_ERROR", "validation failed",
-                           {"field": "holder", "message": "holder must be 1-128 characters"})
+        _checked("holder", validation.holder, holder)
+        description = _checked("description", validation.description, description[:validation.MAX_DESCRIPTION])
         pool = await Pool.filter(id=pool_id).first()
         if pool is None:
             raise ApiError(404, "RESOURCE_NOT_FOUND", "pool not found")
@@ -138,7 +145,7 @@ class Delegation:
             raise ApiError(422, "VALIDATION_ERROR", "validation failed", {
                 "field": "prefix_length",
                 "message": f"pool {pool.name!r} hands out /{pool.prefix_length} prefixes, not /{prefix_length}"})
-        allocation = await allocate(pool_id, client_name=holder, description=description[:255], holder=holder,
+        allocation = await allocate(pool_id, client_name=holder, description=description, holder=holder,
                                     owner_id=owner_id, reuse_holder=True)  # retries get the same prefix
         return allocation.id, allocation.prefix
 
