@@ -92,8 +92,8 @@ async def allocate(pool_id: int, **kwargs: Any) -> Allocation:
     return allocation
 
 
-async def release(allocation_id: int, reason: str = "released") -> Allocation | None:
-    allocation, changed = await allocator.release(allocation_id)
+async def release(allocation_id: int, reason: str = "released", *, by_holder: bool = False) -> Allocation | None:
+    allocation, changed = await allocator.release(allocation_id, by_holder=by_holder)
     if allocation is not None and changed:
         await publish("released", allocation, reason=reason)
     return allocation
@@ -102,8 +102,9 @@ async def release(allocation_id: int, reason: str = "released") -> Allocation | 
 async def sweep(ctx: dict[str, Any] | None = None) -> dict[str, int]:
     """Cron ``ipv6.sweep``: release expired allocations, free finished quarantines (idempotent)."""
     now = utcnow()
-    expired = await Allocation.filter(status=ACTIVE, expires_at__lte=now).order_by("id").limit(500) \
-        .values_list("id", flat=True)
+    # Only API allocations expire; an allocation with a holder is its holder's to release.
+    expired = await Allocation.filter(status=ACTIVE, expires_at__lte=now, holder__isnull=True).order_by("id") \
+        .limit(500).values_list("id", flat=True)
     for allocation_id in expired:
         await release(int(allocation_id), reason="expired")
     pools = await Allocation.filter(status=QUARANTINED, quarantine_until__lte=now).distinct() \
@@ -118,6 +119,25 @@ async def sweep(ctx: dict[str, Any] | None = None) -> dict[str, int]:
         except ApiError:
             continue  # the pool was deleted meanwhile
     return {"expired": len(expired), "freed": freed}
+
+
+async def account_changed(event: Any) -> int:
+    """``account_changed``: a deleted user's own prefixes go back to the pool (quarantine as
+    usual); returns how many were released.
+
+    Only allocations without a holder are this plugin's to release: one with a holder (a prefix
+    routed to a WireGuard client) goes when its holder lets it go, which the holder plugin decides
+    in its own ``account_changed``. With ``keep_objects`` nothing is released and the user row's
+    deletion sets ``owner`` to NULL (foreign key ON DELETE SET NULL). Deactivation changes
+    nothing here: an allocation without a holder is on no data plane.
+    """
+    if event.kind != "deleted" or event.keep_objects:
+        return 0
+    owned = await Allocation.filter(owner_id=event.user_id, holder__isnull=True, status=ACTIVE) \
+        .order_by("id").values_list("id", flat=True)
+    for allocation_id in owned:
+        await release(int(allocation_id), reason="account deleted")
+    return len(owned)
 
 
 # ---- services for other plugins -------------------------------------------------------------
@@ -150,7 +170,8 @@ class Delegation:
         return allocation.id, allocation.prefix
 
     async def release(self, allocation_id: int) -> None:
-        await release(allocation_id)
+        """The holder's release: the only way an allocation with a holder goes back to the pool."""
+        await release(allocation_id, by_holder=True)
 
 
 class Announcements:
