@@ -9,10 +9,6 @@ else) and passes ``bird -p``.
 from __future__ import annotations
 
 import itertools
-import os
-import shutil
-import time
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +16,7 @@ import pytest
 
 from ipv6wgm.testing import ServerProcess, hostile_variants
 
-from .birdconf import bird_parses, load, read_tree
+from .helpers import all_rows, check_tree
 
 SESSION_BASE = {"neighbor": "10.96.0.1", "remote_as": 65096, "source_address": "10.96.0.254",
                 "description": "uplink", "password": "secret"}
@@ -29,52 +25,6 @@ ANN_BASE: dict[str, Any] = {"prefix": "100.64.96.0/24", "next_hop": "10.96.0.5",
                             "community": "65000:1", "communities": ["65000:2"], "large_communities": ["65000:1:2"],
                             "description": "customer"}
 _ids = itertools.count()
-
-
-def _bird() -> str:
-    found = shutil.which("bird") or ("/usr/sbin/bird" if os.path.exists("/usr/sbin/bird") else None)
-    assert found, "bird (BIRD 2) is needed to parse the generated tree"
-    return found
-
-
-def _all(admin: httpx.Client, path: str, key: str) -> list[dict[str, Any]]:
-    r = admin.get(path, params={"size": 100})
-    assert r.status_code == 200, r.text
-    data = r.json()["data"]
-    assert data["pagination"]["total"] <= 100, "too many rows left by other tests"
-    return data[key]
-
-
-def check_tree(server: ServerProcess, admin: httpx.Client) -> dict[str, Any]:
-    """The tree BIRD runs holds exactly the rows of the API, in the product's statements.
-
-    Retried for a few seconds: a reconcile that rendered just before a write committed may apply
-    its older tree once more, until the re-apply queued after the commit (see routes/common.py).
-    """
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            return _check_tree(server, admin)
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
-def _check_tree(server: ServerProcess, admin: httpx.Client) -> dict[str, Any]:
-    current = Path(os.path.realpath(server.data_dir / "bgp" / "current"))
-    assert (current / "bird.conf").is_file(), "the BIRD owner has not written a tree yet (worker starting?)"
-    tree = read_tree(load(current))
-    bird_parses(_bird(), current / "bird.conf")
-    sessions = _all(admin, "/bgp/sessions", "sessions")
-    assert sorted(tree["sessions"]) == sorted(s["name"] for s in sessions)
-    for row in sessions:
-        got = tree["sessions"][row["name"]]
-        assert got["neighbor_address"] == row["neighbor"] and got.get("description") == row["description"]
-    announced = {a["prefix"] for a in _all(admin, "/bgp/announcements", "announcements") if a["enabled"]}
-    pools = {p["prefix"] for p in _all(admin, "/ipv6/pools", "pools") if p["announce"] and p["status"] == "active"}
-    assert announced <= set(tree["routes"]) <= announced | pools, (sorted(tree["routes"]), announced, pools)
-    return tree
 
 
 def _refused(r: httpx.Response, field: str, value: object) -> bool:
@@ -91,7 +41,7 @@ def _value(field: str, variant: str, base: dict[str, Any]) -> Any:
 
 @pytest.mark.parametrize("field", list(SESSION_FIELDS))
 def test_session_create_hostile(server: ServerProcess, admin: httpx.Client, field: str) -> None:
-    before = len(_all(admin, "/bgp/sessions", "sessions"))
+    before = len(all_rows(admin, "/bgp/sessions", "sessions"))
     accepted = 0
     for variant in hostile_variants(SESSION_FIELDS[field]):
         body = {**SESSION_BASE, "name": f"hx{next(_ids)}", field: variant}
@@ -108,7 +58,7 @@ def test_session_create_hostile(server: ServerProcess, admin: httpx.Client, fiel
                 assert row["has_password"] is True and "password" not in row
         finally:
             assert admin.delete(f"/bgp/sessions/{row['id']}").status_code == 200
-    assert len(_all(admin, "/bgp/sessions", "sessions")) == before
+    assert len(all_rows(admin, "/bgp/sessions", "sessions")) == before
     check_tree(server, admin)
     if field in ("name", "neighbor", "source_address"):
         assert accepted == 0
@@ -139,7 +89,7 @@ def test_session_update_hostile(server: ServerProcess, admin: httpx.Client, fiel
 
 @pytest.mark.parametrize("field", list(ANN_BASE))
 def test_announcement_create_hostile(server: ServerProcess, admin: httpx.Client, field: str) -> None:
-    before = len(_all(admin, "/bgp/announcements", "announcements"))
+    before = len(all_rows(admin, "/bgp/announcements", "announcements"))
     for variant in hostile_variants(ANN_BASE[field][0] if isinstance(ANN_BASE[field], list) else ANN_BASE[field]):
         body = {**ANN_BASE, field: _value(field, variant, ANN_BASE)}
         r = admin.post("/bgp/announcements", json=body)
@@ -151,7 +101,7 @@ def test_announcement_create_hostile(server: ServerProcess, admin: httpx.Client,
             check_tree(server, admin)
         finally:
             assert admin.delete(f"/bgp/announcements/{row['id']}").status_code == 200
-    assert len(_all(admin, "/bgp/announcements", "announcements")) == before
+    assert len(all_rows(admin, "/bgp/announcements", "announcements")) == before
     check_tree(server, admin)
 
 

@@ -56,7 +56,7 @@ async def apply_files(ctx: dict[str, Any], files: dict[str, str]) -> dict[str, A
 async def apply(ctx: dict[str, Any]) -> dict[str, Any]:
     """Render every row and make it BIRD's running config (a no-op when nothing changed)."""
     try:
-        files = await render_desired()
+        files = await render_desired(strict=False)
         result = await owner.supervisor().apply(files)
     except (BirdError, owner.BirdUnavailable, OSError, ValueError) as e:
         log.warning("bgp.apply failed: %s", e)
