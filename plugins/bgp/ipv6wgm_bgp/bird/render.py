@@ -1,8 +1,12 @@
 """Render desired BGP state into BIRD 2 config text.
 
-Everything that reaches a file is validated here, at construction of the spec, because a
-config file is a program: a stray quote in a description or a newline in a password would
-let a user write arbitrary BIRD config. Invalid input raises ``ValueError`` naming the field.
+Everything that reaches a file is validated at construction of the spec (by
+``ipv6wgm_bgp.validation``, the module the API's schemas use too), because a config file is a
+program: a zone id carrying a newline in a neighbor, or a quote in a description, would let a
+caller write arbitrary BIRD config. Invalid input raises ``ValueError`` naming the field. Then,
+as a last line of defence, every value is checked again where it is interpolated: an unquoted
+token must be one word of the grammar and a quoted one a single line without quote or
+backslash, or ``UnsafeValue`` is raised. Nothing is ever escaped.
 
 Layout of the generated tree (keys of :func:`render_config`, relative to one directory):
 
