@@ -418,3 +418,29 @@ def running_server(backend: str, env: dict[str, str] | None = None, **kwargs: An
         finally:
             print(proc.logs())
             proc.cleanup()
+
+
+# ---- hostile input ----------------------------------------------------------------------------
+
+# What an attacker tries against every field that reaches a config file, a header or the kernel:
+# zone ids (``str()`` keeps what follows ``%``), line breaks of every kind, control characters,
+# and the characters that end a statement, a string, a section or a block in BIRD and wg-quick.
+HOSTILE_STRINGS: tuple[str, ...] = (
+    "2001:db8::1%x\n}\nprotocol bgp evil {",
+    "fe80::1%eth0",
+    "10.0.0.1%0",
+    "2001:db8::%x",
+    "\n", "\r", "\r\n", "\x00", "\t", "\x0b", "\x0c", "\x1b", "\x7f", "\x85", "\u2028", "\u2029", "\u202e",
+    "#", ";", '"', "\\", "}", "{", "/*", "[", "]", "=",
+    "\n}\nprotocol bgp evil {\n",
+    "\n[Interface]\nPostUp = touch /tmp/ipv6wgm-pwned\n",
+)
+
+
+def hostile_variants(valid: str) -> list[str]:
+    """Each hostile string alone, after and before a valid value, plus the valid value with a
+    trailing newline (what ``re.match(r"^…$")`` lets through)."""
+    out = [valid + "\n"]
+    for bad in HOSTILE_STRINGS:
+        out += [bad, valid + bad, bad + valid]
+    return list(dict.fromkeys(out))

@@ -41,6 +41,15 @@ async def main(pool_id, small_id, user_id):
             except ApiError as exc:
                 errors.append(exc.status)
         out["errors"] = errors
+        hostile = []
+        for kwargs in ({"holder": "wireguard.client:1\n"}, {"holder": "wireguard.client:1%x"}, {"holder": ""},
+                       {"holder": "wireguard.client:1\u2028"}, {"holder": "ok:1", "description": "a\u2029b"}):
+            try:
+                await svc.delegate(pool_id=pool_id, prefix_length=None, owner_id=None, **kwargs)
+                hostile.append(None)
+            except ApiError as exc:
+                hostile.append([exc.status, exc.details["field"]])
+        out["hostile"] = hostile
         await svc.release(out["other"][0])
         await svc.release(out["other"][0])
         await svc.release(2**40)
@@ -75,6 +84,7 @@ def test_delegation_announcements_metrics(server: ServerProcess, admin_token: st
     first_id, first_prefix = out["first"]
     assert out["again"] == out["first"] and out["other"][1] != first_prefix
     assert out["errors"] == [404, 422, 409]
+    assert out["hostile"] == [[422, "holder"]] * 4 + [[422, "description"]]
     assert pool["prefix"] in out["announced"] and hidden["prefix"] not in out["announced"]
     assert small["prefix"] not in out["announced"]
 

@@ -74,7 +74,7 @@ async def apply_files(ctx: dict[str, Any], files: dict[str, str]) -> dict[str, A
 async def apply(ctx: dict[str, Any]) -> dict[str, Any]:
     """Render every row and make it BIRD's running config (a no-op when nothing changed)."""
     try:
-        files = await render_desired()
+        files = await render_desired(strict=False)
         result = await owner.supervisor().apply(files)
     except _BIRD_FAILURES as e:
         raise failed("configure", e) from e

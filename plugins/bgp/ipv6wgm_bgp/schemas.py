@@ -1,45 +1,27 @@
 """Request and response models of /bgp.
 
 Requests are strict (no unknown fields, no coercion) and every value that reaches a BIRD file
-is checked with the renderer's own validators, so the API refuses exactly what the renderer
-would (422 naming the field) instead of failing later in a job.
+is checked by ``ipv6wgm_bgp.validation``, the module the renderer's specs use too: the API
+refuses exactly what the renderer would (422 naming the field) instead of failing later in a
+job, and stores the canonical form (addresses, prefixes, communities, AS paths).
 """
 
 from __future__ import annotations
 
-import ipaddress
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
 from ipv6wgm.api import PageQuery, Pagination, StrictBody
-from ipv6wgm_bgp.bird import render as r
+from ipv6wgm_bgp import validation as v
 
-U32 = 4294967295
-
-
-def _name(value: str) -> str:
-    r.protocol_name(value)
-    return value
+U32 = v.U32
 
 
-def _address(value: str) -> str:
-    return str(r._address(value, "address"))
-
-
-def _prefix(value: str) -> str:
-    try:
-        return str(ipaddress.ip_network(value, strict=True))
-    except ValueError as e:
-        raise ValueError(f"not a prefix with host bits zero: {e}") from None
-
-
-def _text(value: str) -> str:
-    return r._safe_text(value, "text", max_len=255)
-
-
-def _password(value: str) -> str:
-    return r._safe_text(value, "password", max_len=80, ascii_only=True)
+def _check(func: Callable[..., Any], *args: Any) -> AfterValidator:
+    """An AfterValidator storing ``str(func(value, *args))``: the canonical form."""
+    return AfterValidator(lambda value: str(func(value, *args)))
 
 
 def _hold(value: int) -> int:
@@ -48,65 +30,21 @@ def _hold(value: int) -> int:
     return value
 
 
-def _community(value: str) -> str:
-    return r._communities([value], "community", False)[0]
-
-
-def _large(value: str) -> str:
-    return r._communities([value], "large_community", True)[0]
-
-
-def parse_as_path(value: str) -> list[int]:
-    """``"65000 65000"`` → ``[65000, 65000]``: the ASNs put after ours, in order."""
-    parts = value.replace(",", " ").split()
-    if len(parts) > 32:
-        raise ValueError("at most 32 ASNs")
-    out = []
-    for p in parts:
-        if not p.isdigit() or not 1 <= int(p) <= U32:
-            raise ValueError(f"{p!r} is not an ASN 1-4294967295")
-        out.append(int(p))
-    return out
-
-
-def _as_path(value: str) -> str:
-    return " ".join(str(a) for a in parse_as_path(value))
-
-
-def split_communities(value: str) -> tuple[list[str], list[str]]:
-    """The spec's single ``community`` string: one or more ``a:b`` / ``a:b:c``, space separated."""
-    std: list[str] = []
-    large: list[str] = []
-    for part in value.replace(",", " ").split():
-        if part.count(":") == 2:
-            large.append(_large(part))
-        else:
-            std.append(_community(part))
-    return std, large
-
-
-def _community_text(value: str) -> str:
-    std, large = split_communities(value)
-    if not std and not large:
-        raise ValueError("give at least one community a:b or a:b:c")
-    return " ".join(std + large)
-
-
-Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_]+$"), AfterValidator(_name)]
-Address = Annotated[str, Field(min_length=2, max_length=64), AfterValidator(_address)]
-Prefix = Annotated[str, Field(min_length=2, max_length=64), AfterValidator(_prefix)]
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_]+$"), _check(v.name)]
+Address = Annotated[str, Field(min_length=2, max_length=45), _check(v.address, "address")]
+Prefix = Annotated[str, Field(min_length=4, max_length=49), _check(v.prefix)]
 Asn = Annotated[int, Field(ge=1, le=U32)]
-Text = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_text)]
-Password = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_password)]
+Text = Annotated[str, Field(min_length=1, max_length=255), _check(v.text, "text")]
+Password = Annotated[str, Field(min_length=1, max_length=80), _check(v.password)]
 HoldTime = Annotated[int, Field(ge=0, le=65535), AfterValidator(_hold)]
 Multihop = Annotated[int, Field(ge=1, le=255)]
 ImportLimit = Annotated[int, Field(ge=1, le=U32)]
 AsPath = Annotated[str, Field(max_length=400, description='ASNs after ours, e.g. "65000 65000"'),
-                   AfterValidator(_as_path)]
+                   _check(v.as_path_text)]
 CommunityText = Annotated[str, Field(min_length=3, max_length=400, description='"a:b" or "a:b:c", space separated'),
-                          AfterValidator(_community_text)]
-Community = Annotated[str, Field(min_length=3, max_length=11), AfterValidator(_community)]
-LargeCommunity = Annotated[str, Field(min_length=5, max_length=32), AfterValidator(_large)]
+                          _check(v.community_text)]
+Community = Annotated[str, Field(min_length=3, max_length=11), _check(v.community, "community", False)]
+LargeCommunity = Annotated[str, Field(min_length=5, max_length=32), _check(v.community, "large_community", True)]
 ImportPolicy = Literal["all", "none"]
 
 

@@ -6,10 +6,11 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ipv6wgm.cron import CronInterval
+from ipv6wgm_bgp import validation
 
 
 class BgpSettings(BaseSettings):
@@ -29,6 +30,17 @@ class BgpSettings(BaseSettings):
     reconcile_interval: CronInterval = Field(30, ge=5, le=86400)
     apply_timeout: float = Field(60.0, gt=0, le=600)
 
+    @field_validator("router_id")
+    @classmethod
+    def _router_id(cls, value: str | None) -> str | None:
+        """Rendered into bird.conf: refused at start-up rather than at the first apply."""
+        return None if value is None else validation.router_id(value)
+
+    @field_validator("extra_includes")
+    @classmethod
+    def _includes(cls, value: list[str]) -> list[str]:
+        return [validation.include_path(path) for path in value]
+
 
 @lru_cache(maxsize=1)
 def bgp_settings() -> BgpSettings:
@@ -39,6 +51,6 @@ def router_id(settings: BgpSettings, node_id: str) -> str:
     """A configured id wins; otherwise a stable one from the node id, so two nodes rarely
     collide (a peer refuses an OPEN carrying its own id). Production should set it."""
     if settings.router_id:
-        return settings.router_id  # validated by render_main
+        return settings.router_id  # validated above and again by render_main
     digest = hashlib.sha256(node_id.encode()).digest()
     return f"10.{digest[0]}.{digest[1]}.{max(1, digest[2])}"

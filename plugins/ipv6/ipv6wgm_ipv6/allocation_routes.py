@@ -88,7 +88,9 @@ async def get_allocation(allocation_id: int):
 @document_response(Envelope[AllocationOut])
 async def release_allocation(allocation_id: int):
     """Release: the prefix goes to quarantine before it can be handed out again. Releasing an
-    allocation already in quarantine answers it unchanged (idempotent)."""
+    allocation already in quarantine answers it unchanged (idempotent). An allocation another
+    plugin holds (``holder``, e.g. a WireGuard client's routed prefix) answers 409 naming the
+    holder: it is released with its holder (delete the client)."""
     await get_owned(Allocation.all(), allocation_id, current_principal(), ALL, "allocation")
     allocation = await service.release(allocation_id)
     if allocation is None:

@@ -204,11 +204,16 @@ async def _check_requested(conn: Any, pool: Pool, slot: int, ranges: list[tuple[
         raise conflict(f"{prefix} is {what}", field="prefix")
 
 
-async def release(allocation_id: int) -> tuple[Allocation | None, bool]:
+async def release(allocation_id: int, *, by_holder: bool = False) -> tuple[Allocation | None, bool]:
     """Move an active allocation to quarantine (or free it at once with no quarantine).
 
     Idempotent: returns ``(allocation as it is now, whether this call released it)``; an
     allocation already in quarantine comes back unchanged, a missing one as ``None``.
+
+    One prefix, one holder: an allocation another plugin holds (``holder`` set, e.g. a prefix
+    routed to a WireGuard client) is released only by that holder (``by_holder``, through the
+    ``ipv6.delegation`` service); anyone else gets 409 naming the holder and nothing changes.
+    Otherwise the prefix could go to a second user while it is still routed to the first.
     """
     found = await Allocation.filter(id=allocation_id).values_list("pool_id", flat=True)
     if not found:
@@ -219,6 +224,9 @@ async def release(allocation_id: int) -> tuple[Allocation | None, bool]:
         allocation = await Allocation.filter(id=allocation_id).using_db(conn).first()
         if allocation is None or allocation.status != ACTIVE:
             return allocation, False
+        if allocation.holder and not by_holder:
+            raise conflict(f"allocation {allocation.id} is held by {allocation.holder}; it is released when its "
+                           "holder lets it go", holder=allocation.holder, allocation_id=allocation.id)
         now = utcnow()
         allocation.status, allocation.released_at = QUARANTINED, now
         allocation.quarantine_until = now + timedelta(seconds=quarantine)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from ipv6wgm import validation
+
 # Slots are stored in a signed BIGINT and the allocator's SQL computes ``slot + 1``: at most
 # 2^62 allocation units per pool keeps every value far from overflow on every database.
 MAX_UNIT_BITS = 62
@@ -25,16 +27,17 @@ class PrefixError(ValueError):
 
 
 def parse_network(text: str, field: str = "prefix") -> ipaddress.IPv6Network:
-    """An IPv6 network with its host bits zero (``2001:db8::1/64`` is refused, not truncated)."""
-    if "%" in text or "/" not in text:
-        raise PrefixError(field, "expected an IPv6 prefix such as 2001:db8::/48")
+    """An IPv6 network with its host bits zero (``2001:db8::1/64`` is refused, not truncated).
+
+    Parsed by the core primitive, so a zone id (``fe80::%x…/64``) never gets this far."""
     try:
-        net = ipaddress.ip_network(text, strict=False)
+        iface = validation.ip_interface(text)
     except ValueError:
-        raise PrefixError(field, "not a valid IPv6 prefix") from None
-    if not isinstance(net, ipaddress.IPv6Network):
+        raise PrefixError(field, "expected an IPv6 prefix such as 2001:db8::/48") from None
+    if not isinstance(iface, ipaddress.IPv6Interface):
         raise PrefixError(field, "IPv4 prefixes are not accepted; an IPv6 prefix is required")
-    if net.network_address != ipaddress.ip_interface(text).ip:
+    net = iface.network
+    if net.network_address != iface.ip:
         raise PrefixError(field, f"host bits are set; did you mean {net}?")
     return net
 

@@ -19,6 +19,8 @@ Services for other plugins (``current().services``), the only supported way in:
 
     ``async release(allocation_id: int) -> None`` releases it (idempotent; an unknown id is a
     no-op). The prefix goes to quarantine (``IPV6WGM_IPV6_QUARANTINE_SECONDS``) before reuse.
+    This is the only way an allocation with a holder is released: ``DELETE /allocations/{id}``
+    answers 409 naming the holder, so a prefix still routed to a client is never handed out twice.
 
 ``services["ipv6.announcements"]``
     ``async prefixes() -> list[str]``: the aggregates (pool prefixes) of active pools with
@@ -27,8 +29,12 @@ Services for other plugins (``current().services``), the only supported way in:
 
 WebSocket channel ``ipv6`` (permission ``ipv6.allocations.read``, stream ``/ws/ipv6``): messages
 of type ``ipv6_allocation`` with ``data = {"event": "allocated" | "released", <allocation>}``
-(releases add ``"reason": "released" | "expired"``), addressed to the allocation's owner (and
+(releases add ``"reason": "released" | "expired" | "account deleted"``), addressed to the allocation's owner (and
 holders of ``ipv6.all``; allocations without owner reach only those).
+
+Account lifecycle (``account_changed``): when a user is deleted, its allocations without a holder
+are released (kept, ownerless, with ``keep_objects``); allocations with a holder are left to the
+holder plugin.
 
 Metrics (``collect_metrics``): ``ipv6.pool.utilization`` (percent), ``ipv6.pool.allocated`` and
 ``ipv6.pool.available`` (count), tagged ``pool``, ``pool_id``, ``prefix``.
@@ -88,6 +94,13 @@ def register_services(register: Any) -> None:
 
     register("delegation", Delegation())
     register("announcements", Announcements())
+
+
+@hookimpl
+async def account_changed(event: Any) -> None:
+    from ipv6wgm_ipv6.service import account_changed as handle
+
+    await handle(event)
 
 
 @hookimpl

@@ -1,36 +1,42 @@
 """Request and response models of /ipv6.
 
-What a JSON schema can say is said here (so it answers 422 before any code runs): IPv6 syntax
-(an IPv4 prefix has no colon and fails the pattern), lengths 0–128, text without control
-characters. What depends on arithmetic or on a pool — host bits set, a length shorter than the
-pool's, a prefix outside the pool — is checked by the code and answers 409 with the field named,
-because schema-valid input must never be answered 422 (the OpenAPI contract is fuzzed).
+Syntax is checked here, by ``ipv6wgm_ipv6.validation`` (422 naming the field): an IPv6 prefix
+without zone id, names and holder tags that fullmatch their pattern, text without control or
+line-breaking characters, all in canonical form. The patterns below only document that in the
+OpenAPI schema. What depends on arithmetic or on a pool (host bits set, a length shorter than
+the pool's, a prefix outside the pool) is checked by the code and answers 409 with the field.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from ipv6wgm.api import IsoDatetime, PageQuery, Pagination, StrictBody
+from ipv6wgm_ipv6 import validation as v
 
 PREFIX = r"^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*/[0-9]{1,3}$"
-PREFIX_FIELD = {"pattern": PREFIX, "min_length": 4, "max_length": 49}
-TEXT = r"^[^\x00-\x1f\x7f]*$"
-NAME = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
-CLIENT = r"^[^\x00-\x1f\x7f]{1,128}$"
+TEXT = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
 MAX_ID = 2**63 - 1
+
+Prefix = Annotated[str, Field(pattern=PREFIX, min_length=4, max_length=49), AfterValidator(v.prefix_text)]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"), AfterValidator(v.name)]
+Description = Annotated[str, Field(max_length=v.MAX_DESCRIPTION, pattern=TEXT), AfterValidator(v.description)]
+ClientName = Annotated[str, Field(min_length=1, max_length=v.MAX_CLIENT_NAME, pattern=TEXT),
+                       AfterValidator(v.client_name)]
+Holder = Annotated[str, Field(max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$"),
+                   AfterValidator(v.holder)]
 
 PoolStatus = Literal["active", "disabled"]
 AllocationStatus = Literal["active", "quarantined"]
 
 
 class PoolCreate(StrictBody):
-    name: str = Field(pattern=NAME, description="unique pool name")
-    prefix: str = Field(description="IPv6 prefix with host bits zero, e.g. 2001:db8::/48", **PREFIX_FIELD)
+    name: Name = Field(description="unique pool name")
+    prefix: Prefix = Field(description="IPv6 prefix with host bits zero, e.g. 2001:db8::/48")
     prefix_length: int = Field(ge=0, le=128, description="length handed out, from the pool's length to 128")
-    description: str = Field("", max_length=255, pattern=TEXT)
+    description: Description = ""
     status: PoolStatus = "active"
     announce: bool = Field(False, description="offer the pool aggregate to the BGP plugin")
 
@@ -38,10 +44,10 @@ class PoolCreate(StrictBody):
 class PoolUpdate(StrictBody):
     """Any subset; ``prefix``/``prefix_length`` change only while the pool is empty."""
 
-    name: str | None = Field(None, pattern=NAME)
-    prefix: str | None = Field(None, **PREFIX_FIELD)
+    name: Name | None = None
+    prefix: Prefix | None = None
     prefix_length: int | None = Field(None, ge=0, le=128)
-    description: str | None = Field(None, max_length=255, pattern=TEXT)
+    description: Description | None = None
     status: PoolStatus | None = None
     announce: bool | None = None
 
@@ -74,9 +80,8 @@ class PoolList(BaseModel):
 
 
 class ReservationCreate(StrictBody):
-    prefix: str = Field(description="any prefix inside the pool; every unit it touches is reserved",
-                        **PREFIX_FIELD)
-    description: str = Field("", max_length=255, pattern=TEXT)
+    prefix: Prefix = Field(description="any prefix inside the pool; every unit it touches is reserved")
+    description: Description = ""
 
 
 class ReservationOut(BaseModel):
@@ -94,10 +99,9 @@ class ReservationList(BaseModel):
 
 class AllocationCreate(StrictBody):
     pool_id: int = Field(ge=1, le=MAX_ID)
-    client_name: str = Field(pattern=CLIENT)
-    description: str = Field("", max_length=255, pattern=TEXT)
-    prefix: str | None = Field(None, description="ask for this exact prefix instead of the next free one",
-                               **PREFIX_FIELD)
+    client_name: ClientName
+    description: Description = ""
+    prefix: Prefix | None = Field(None, description="ask for this exact prefix instead of the next free one")
     prefix_length: int | None = Field(None, ge=0, le=128, description="if given, must equal the pool's")
     expires_at: IsoDatetime | None = Field(None, description="released automatically after this time")
 
@@ -121,8 +125,8 @@ class AllocationOut(BaseModel):
 class AllocationQuery(PageQuery):
     pool_id: int | None = Field(None, ge=1, le=MAX_ID)
     status: AllocationStatus | None = None
-    holder: str | None = Field(None, max_length=128)
-    client_name: str | None = Field(None, max_length=128)
+    holder: Holder | None = None
+    client_name: ClientName | None = None
 
 
 class AllocationList(BaseModel):

@@ -7,9 +7,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ipv6wgm.api import ApiError, iso, utcnow
+from ipv6wgm.api import ApiError, invalid, iso, utcnow
 from ipv6wgm.runtime import current
-from ipv6wgm_ipv6 import allocator
+from ipv6wgm_ipv6 import allocator, validation
 from ipv6wgm_ipv6.models import ACTIVE, QUARANTINED, Allocation, Pool, Reservation
 from ipv6wgm_ipv6.netmath import PoolGeometry, PrefixError, utilization
 
@@ -92,8 +92,8 @@ async def allocate(pool_id: int, **kwargs: Any) -> Allocation:
     return allocation
 
 
-async def release(allocation_id: int, reason: str = "released") -> Allocation | None:
-    allocation, changed = await allocator.release(allocation_id)
+async def release(allocation_id: int, reason: str = "released", *, by_holder: bool = False) -> Allocation | None:
+    allocation, changed = await allocator.release(allocation_id, by_holder=by_holder)
     if allocation is not None and changed:
         await publish("released", allocation, reason=reason)
     return allocation
@@ -102,8 +102,9 @@ async def release(allocation_id: int, reason: str = "released") -> Allocation | 
 async def sweep(ctx: dict[str, Any] | None = None) -> dict[str, int]:
     """Cron ``ipv6.sweep``: release expired allocations, free finished quarantines (idempotent)."""
     now = utcnow()
-    expired = await Allocation.filter(status=ACTIVE, expires_at__lte=now).order_by("id").limit(500) \
-        .values_list("id", flat=True)
+    # Only API allocations expire; an allocation with a holder is its holder's to release.
+    expired = await Allocation.filter(status=ACTIVE, expires_at__lte=now, holder__isnull=True).order_by("id") \
+        .limit(500).values_list("id", flat=True)
     for allocation_id in expired:
         await release(int(allocation_id), reason="expired")
     pools = await Allocation.filter(status=QUARANTINED, quarantine_until__lte=now).distinct() \
@@ -120,7 +121,34 @@ async def sweep(ctx: dict[str, Any] | None = None) -> dict[str, int]:
     return {"expired": len(expired), "freed": freed}
 
 
+async def account_changed(event: Any) -> int:
+    """``account_changed``: a deleted user's own prefixes go back to the pool (quarantine as
+    usual); returns how many were released.
+
+    Only allocations without a holder are this plugin's to release: one with a holder (a prefix
+    routed to a WireGuard client) goes when its holder lets it go, which the holder plugin decides
+    in its own ``account_changed``. With ``keep_objects`` nothing is released and the user row's
+    deletion sets ``owner`` to NULL (foreign key ON DELETE SET NULL). Deactivation changes
+    nothing here: an allocation without a holder is on no data plane.
+    """
+    if event.kind != "deleted" or event.keep_objects:
+        return 0
+    owned = await Allocation.filter(owner_id=event.user_id, holder__isnull=True, status=ACTIVE) \
+        .order_by("id").values_list("id", flat=True)
+    for allocation_id in owned:
+        await release(int(allocation_id), reason="account deleted")
+    return len(owned)
+
+
 # ---- services for other plugins -------------------------------------------------------------
+
+
+def _checked(field: str, check: Any, value: Any) -> Any:
+    """A service argument through the same validation as the API's (422 naming the field)."""
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise invalid(field, str(exc)) from None
 
 
 class Delegation:
@@ -128,9 +156,8 @@ class Delegation:
 
     async def delegate(self, *, pool_id: int, prefix_length: int | None, holder: str, owner_id: int | None,
                        description: str = "") -> tuple[int, str]:
-        if not holder or len(holder) > 128:
-            raise ApiError(422, "VALIDATION_ERROR", "validation failed",
-                           {"field": "holder", "message": "holder must be 1-128 characters"})
+        _checked("holder", validation.holder, holder)
+        description = _checked("description", validation.description, description[:validation.MAX_DESCRIPTION])
         pool = await Pool.filter(id=pool_id).first()
         if pool is None:
             raise ApiError(404, "RESOURCE_NOT_FOUND", "pool not found")
@@ -138,12 +165,13 @@ class Delegation:
             raise ApiError(422, "VALIDATION_ERROR", "validation failed", {
                 "field": "prefix_length",
                 "message": f"pool {pool.name!r} hands out /{pool.prefix_length} prefixes, not /{prefix_length}"})
-        allocation = await allocate(pool_id, client_name=holder, description=description[:255], holder=holder,
+        allocation = await allocate(pool_id, client_name=holder, description=description, holder=holder,
                                     owner_id=owner_id, reuse_holder=True)  # retries get the same prefix
         return allocation.id, allocation.prefix
 
     async def release(self, allocation_id: int) -> None:
-        await release(allocation_id)
+        """The holder's release: the only way an allocation with a holder goes back to the pool."""
+        await release(allocation_id, by_holder=True)
 
 
 class Announcements:

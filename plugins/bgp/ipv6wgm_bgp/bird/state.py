@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 _NO_MATCH = 8003
-_PROTO_NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+_PROTO_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
 _DETAIL = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_ ]*?):\s+(.*?)\s*$")
 _ROUTES = re.compile(r"(\d+) (imported|exported|filtered|preferred)")
 _ROUTE_HEAD = re.compile(r"^(\S+)?\s+(\w+) \[(\S+) ([^\]]*?)(?: from (\S+))?\]")
@@ -181,7 +181,7 @@ def parse_routes(reply: BirdReply) -> list[ReceivedRoute]:
 
 
 def _check_name(protocol: str) -> str:
-    if not _PROTO_NAME.match(protocol):
+    if not isinstance(protocol, str) or _PROTO_NAME.fullmatch(protocol) is None:
         raise ValueError(f"protocol: must match {_PROTO_NAME.pattern}, got {protocol!r}")
     return protocol
 

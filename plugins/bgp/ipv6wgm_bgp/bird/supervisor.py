@@ -35,7 +35,7 @@ __all__ = ["ApplyResult", "BirdConfigError", "BirdSupervisor"]
 
 log = logging.getLogger(__name__)
 
-_GEN = re.compile(r"^gen-(\d+)$")
+_GEN = re.compile(r"gen-([0-9]+)")
 _RECONFIGURED = {3, 4, 5}  # reconfigured / in progress / queued behind one in progress
 
 
@@ -317,7 +317,7 @@ class BirdSupervisor:
                 shutil.rmtree(tmp, ignore_errors=True)
 
     def _next_generation(self) -> int:
-        nums = [int(m.group(1)) for p in self.base_dir.iterdir() if (m := _GEN.match(p.name))]
+        nums = [int(m.group(1)) for p in self.base_dir.iterdir() if (m := _GEN.fullmatch(p.name))]
         return max(nums, default=0) + 1
 
     def _write_generation(self, files: Mapping[str, str], reuse: tuple[Path, Mapping[str, str]] | None = None) -> Path:
@@ -366,7 +366,7 @@ class BirdSupervisor:
     def _prune(self) -> None:
         """Keep the current tree and the newest ``keep_generations - 1`` before it."""
         current = self.current_generation()
-        gens = sorted((int(m.group(1)), p) for p in self.base_dir.iterdir() if (m := _GEN.match(p.name)))
+        gens = sorted((int(m.group(1)), p) for p in self.base_dir.iterdir() if (m := _GEN.fullmatch(p.name)))
         old = [p for _, p in gens if p.name != current]
         for path in old[: max(0, len(old) - (self.keep_generations - 1))]:
             shutil.rmtree(path, ignore_errors=True)

@@ -17,9 +17,9 @@ from ipv6wgm_bgp.schemas import (
     AnnouncementOut,
     AnnouncementQuery,
     AnnouncementUpdate,
-    split_communities,
 )
 from ipv6wgm_bgp.service.views import announcement_out
+from ipv6wgm_bgp.validation import split_communities
 
 bp = Blueprint("bgp_announcements", __name__)
 

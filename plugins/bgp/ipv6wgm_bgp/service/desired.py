@@ -8,15 +8,17 @@ apply is then idempotent and order-free, and the supervisor's per-file diff plus
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from ipv6wgm.runtime import current
+from ipv6wgm_bgp import validation
 from ipv6wgm_bgp.bird import AnnouncementSpec, SessionSpec, render_config
 from ipv6wgm_bgp.models import BgpAnnouncement, BgpSession
-from ipv6wgm_bgp.schemas import parse_as_path
 from ipv6wgm_bgp.settings import bgp_settings, router_id
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PASSWORD_AAD = "bgp:session:password"  # noqa: S105 - associated data, not a secret
 POOL_ID_BASE = 1_000_000_000  # ids of pool aggregates in comments of the generated file
@@ -40,7 +42,7 @@ def session_spec(row: BgpSession) -> SessionSpec:
 
 def announcement_spec(row: BgpAnnouncement) -> AnnouncementSpec:
     return AnnouncementSpec(
-        id=row.id, prefix=row.prefix, next_hop=row.next_hop, as_path_prepend=parse_as_path(row.as_path or ""),
+        id=row.id, prefix=row.prefix, next_hop=row.next_hop, as_path_prepend=validation.as_path(row.as_path or ""),
         communities=list(row.communities or []), large_communities=list(row.large_communities or []),
         enabled=bool(row.enabled),
     )
@@ -78,20 +80,36 @@ def pool_specs(prefixes: list[str], explicit: list[AnnouncementSpec]) -> list[An
     return out
 
 
-async def render_desired(prefixes: list[str] | None = None, conn: Any = None) -> dict[str, str]:
+async def render_desired(prefixes: list[str] | None = None, conn: Any = None, *, strict: bool = True) -> dict[str, str]:
     """The tree for the current rows (read through ``conn`` when inside a transaction).
 
-    Raises ValueError ("field: why") when the rows cannot form a valid config.
+    Raises ValueError ("field: why") when the rows cannot form a valid config. With
+    ``strict=False`` (start-up, reconcile) a row that does not validate, such as one stored before
+    a validation rule existed, is left out and logged instead: it never reaches BIRD, and it does
+    not take every other session down with it. Writes stay strict, so such a row is refused
+    (422) until it is fixed or deleted.
     """
     sessions = BgpSession.all().order_by("id")
     anns = BgpAnnouncement.all().order_by("id")
     if conn is not None:
         sessions, anns = sessions.using_db(conn), anns.using_db(conn)
-    session_specs = [session_spec(r) for r in await sessions]
-    ann_specs = [announcement_spec(r) for r in await anns]
+    session_specs = _specs(session_spec, await sessions, "session", strict)
+    ann_specs = _specs(announcement_spec, await anns, "announcement", strict)
     if prefixes is None:
         prefixes = await pool_prefixes()
     settings = bgp_settings()
     rid = router_id(settings, current().settings.node_id)
     return render_config(rid, session_specs, ann_specs + pool_specs(prefixes, ann_specs),
                          settings.extra_includes)
+
+
+def _specs(build: Callable[[Any], T], rows: list[Any], what: str, strict: bool) -> list[T]:
+    out: list[T] = []
+    for row in rows:
+        try:
+            out.append(build(row))
+        except ValueError as exc:
+            if strict:
+                raise
+            log.error("BGP %s %s does not validate (%s); left out of BIRD until it is fixed", what, row.id, exc)
+    return out

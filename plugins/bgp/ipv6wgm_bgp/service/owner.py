@@ -59,7 +59,7 @@ async def start(runtime: Any) -> None:
 
     sup = build(runtime)
     try:
-        files = await render_desired()
+        files = await render_desired(strict=False)
     except ValueError as e:  # rows that cannot render: start empty rather than not at all
         log.error("BGP rows do not form a valid config (%s); starting BIRD without sessions", e)
         files = render_config(router_id(bgp_settings(), runtime.settings.node_id), [], [])
