@@ -27,8 +27,9 @@ async def account_changed(event: AccountEvent) -> None:
         return
     drop_routes: dict[int, list[str]] = {}
     if event.kind == "deleted" and event.keep_objects:
-        await WireGuardClient.filter(owner_id=event.user_id).update(
-            enabled=False, disabled_by=service.OWNER_DELETED, owner_id=None)
+        # the owner column goes NULL with the user row (ON DELETE SET NULL), in the same statement
+        # that deletes it: a deletion refused after this hook leaves the clients still owned
+        await WireGuardClient.filter(owner_id=event.user_id).update(enabled=False, disabled_by=service.OWNER_DELETED)
     elif event.kind == "deleted":
         for client in await WireGuardClient.filter(owner_id=event.user_id):
             if client.delegated_prefix:
