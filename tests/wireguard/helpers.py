@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import secrets
+import sqlite3
 import subprocess
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 
@@ -45,3 +48,27 @@ def make_pool(api: httpx.Client, prefix_length: int = 64) -> dict[str, Any]:
                                       "prefix_length": prefix_length})
     assert r.status_code == 201, r.text
     return r.json()["data"]
+
+
+def update_row(server: ServerProcess, table: str, row_id: int, **values: Any) -> None:
+    """Write straight into the server's database (a row stored before today's validation)."""
+    assert re.fullmatch(r"wireguard_(servers|clients)", table) and all(re.fullmatch(r"[a-z0-9_]+", c) for c in values)
+    assignments = ", ".join(f"{column} = ?" for column in values)
+    sql = f"UPDATE {table} SET {assignments} WHERE id = ?"  # noqa: S608 - identifiers checked above
+    params = (*values.values(), row_id)
+    url = server.env.get("IPV6WGM_DATABASE_URL")
+    if not url:
+        with sqlite3.connect(server.data_dir / "ipv6wgm.sqlite3") as conn:
+            conn.execute(sql, params)
+        return
+    import pymysql
+
+    parts = urlparse(url)
+    conn = pymysql.connect(host=parts.hostname, port=parts.port or 3306, user=parts.username, password="",
+                           database=parts.path.lstrip("/"))
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql.replace("?", "%s"), params)
+        conn.commit()
+    finally:
+        conn.close()

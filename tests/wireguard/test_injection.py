@@ -14,7 +14,8 @@ import pytest
 from ipv6wgm.testing import ServerProcess
 from ipv6wgm_wireguard import peerconfig
 
-from .hostile import CLIENT_KEYS, SERVER_KEYS, hostile, read_wg_quick
+from .helpers import update_row
+from .hostile import CLIENT_KEYS, POST_UP, SERVER_KEYS, hostile, read_wg_quick
 
 _port = iter(range(30000, 50000))  # unique per node; these servers never start
 WRONG_INTS = ["1420", "1420\n[Interface]", 1420.5, True, [1420], {"v": 1}, -1, 2**40]
@@ -184,3 +185,36 @@ def test_import(api: httpx.Client) -> None:
     assert names == ["one------x-", "two"]
     assert "PostUp" not in api.get(f"/wireguard/servers/{imported['id']}/export").text
     assert _check_downloads(api, imported["id"]) == 2
+
+
+def test_renderers_refuse_stored_values_that_predate_validation(server: ServerProcess, api: httpx.Client) -> None:
+    """The last line of defence: a row written before these rules holds a line break; the files
+    are refused with a clear 409 (never a 500, never an escaped value)."""
+    srv = api.post("/wireguard/servers", json=server_body()).json()["data"]
+    client = api.post("/wireguard/clients", json={"name": "legacy", "server_id": srv["id"]}).json()["data"]
+    config, qr, export = (f"/wireguard/clients/{client['id']}/config", f"/wireguard/clients/{client['id']}/qr",
+                          f"/wireguard/servers/{srv['id']}/export")
+
+    def refused(path: str) -> None:
+        r = api.get(path)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "RESOURCE_CONFLICT", (path, r.text)
+        assert "\n[Interface]" not in r.text and r.headers["content-type"].startswith("application/json")
+
+    clean = {"endpoint": "vpn.example.com", "dns_servers": '["fd67::53"]', "ipv4_address": "10.67.0.1/24"}
+    for column, value, paths in (
+            ("endpoint", f"fe80::1%x{POST_UP}", (config, qr)), ("endpoint", f"vpn.example.com{POST_UP}", (config, qr)),
+            ("dns_servers", '["1.1.1.1\\nPostUp = touch /tmp/x"]', (config, qr)),
+            ("ipv4_address", f"10.67.0.1/24{POST_UP}", (export,)),
+            ("ipv4_address", "10.67.0.1%x/24", ())):  # no line break: only allocating from it is refused
+        update_row(server, "wireguard_servers", srv["id"], **{column: value})
+        for path in paths:
+            refused(path)
+        before = _count(api, "/wireguard/clients", server_id=srv["id"])
+        r = api.post("/wireguard/clients", json={"name": "another", "server_id": srv["id"]})
+        assert r.status_code == 409 and _count(api, "/wireguard/clients", server_id=srv["id"]) == before, r.text
+        update_row(server, "wireguard_servers", srv["id"], **{column: clean[column]})
+    assert _check_downloads(api, srv["id"]) == 1
+    update_row(server, "wireguard_clients", client["id"], name=f"legacy{POST_UP}")
+    refused(export)
+    served = api.get(config)  # the name is not in the client's file; its file name is made safe
+    assert served.status_code == 200 and FILENAME.fullmatch(served.headers["content-disposition"])

@@ -12,6 +12,7 @@ from typing import Any
 
 from ipv6wgm.api import conflict, iso, utcnow
 from ipv6wgm.runtime import current
+from ipv6wgm.validation import UnsafeValue
 from ipv6wgm_wireguard import validation
 from ipv6wgm_wireguard.dataplane import InterfaceSpec, PeerSpec
 from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
@@ -175,7 +176,10 @@ def public_endpoint(server: WireGuardServer) -> str:
     if not endpoint:
         raise conflict("the server has no public endpoint: set 'endpoint' on the server or "
                        "IPV6WGM_WIREGUARD_ENDPOINT", field="endpoint")
-    host, port = validation.split_endpoint(endpoint, require_port=False)
+    try:
+        host, port = validation.split_endpoint(endpoint, require_port=False)
+    except ValueError as exc:  # stored before today's rules: refused like any unsafe value
+        raise UnsafeValue(f"the server's endpoint: {exc}") from None
     return validation.join_endpoint(host, port or server.listen_port)
 
 
