@@ -13,28 +13,13 @@ import pytest
 from ipv6wgm.testing import ServerProcess, running_server, wait_for
 from ipv6wgm_wireguard import keys
 
+from .helpers import make_server, next_port, wg
+
 
 @pytest.fixture()
 def api(server: ServerProcess, admin_token: str):
     with server.client(admin_token) as client:
         yield client
-
-
-_port = iter(range(52000, 53000))
-
-
-def make_server(api: httpx.Client, **extra) -> dict:
-    port = next(_port)
-    body = {"name": f"s{port}", "listen_port": port, "ipv4_address": "10.66.0.1/24", "ipv6_address": "fd66::1/64",
-            "endpoint": "vpn.example.com", **extra}
-    r = api.post("/wireguard/servers", json=body)
-    assert r.status_code == 201, r.text
-    return r.json()["data"]
-
-
-def wg(server: ServerProcess, *args: str) -> str:
-    return subprocess.run(["ip", "netns", "exec", server.netns, "wg", *args], capture_output=True, text=True,
-                          check=True).stdout
 
 
 def test_server_crud_and_no_private_keys_in_lists(api: httpx.Client) -> None:
@@ -159,7 +144,7 @@ def test_export_and_import_round_trip(api: httpx.Client) -> None:
     assert exported.text.count("[Peer]") == 2
     bad = api.post("/wireguard/servers/import", json={"name": "imp-bad", "config": "[Interface]\nPostUp = rm\n"})
     assert bad.status_code == 422
-    port = next(_port)
+    port = next_port()
     text = exported.text.replace(f"ListenPort = {srv['listen_port']}", f"ListenPort = {port}")
     r = api.post("/wireguard/servers/import", json={"name": f"imp{port}", "config": text})
     assert r.status_code == 201, r.text

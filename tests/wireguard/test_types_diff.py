@@ -4,15 +4,11 @@ import pytest
 
 from ipv6wgm_wireguard.dataplane import get_backend
 from ipv6wgm_wireguard.dataplane.base import diff_peers, resolve_endpoint, resolve_peers
-from ipv6wgm_wireguard.dataplane.types import (
-    InterfaceSpec,
-    PeerSpec,
-    PeerState,
-    normalize_cidr,
-    normalize_endpoint,
-    validate_ifname,
-)
+from ipv6wgm_wireguard.dataplane.types import InterfaceSpec, PeerSpec, PeerState
 from ipv6wgm_wireguard.keys import generate_preshared_key, generate_private_key, public_key_from_private
+from ipv6wgm_wireguard.validation import ifname as validate_ifname
+from ipv6wgm_wireguard.validation import network as normalize_cidr
+from ipv6wgm_wireguard.validation import peer_endpoint as normalize_endpoint
 
 
 def key() -> str:
@@ -45,7 +41,7 @@ def test_endpoint_normalised(raw: str, norm: str) -> None:
 @pytest.mark.parametrize(
     "bad",
     ["1.2.3.4", "2001:db8::1:51820", "[2001:db8::1]", "1.2.3.4:0", "1.2.3.4:70000"]
-    + ["a b:1", "h\n:1", "[x]:1", "999.1.1.1:5", "-bad.example:1"],
+    + ["a b:1", "h\n:1", "[x]:1", "999.1.1.1:5", "-bad.example:1", "[fe80::1%x]:1", "h:1\n", "h:\u0663"],
 )
 def test_endpoint_rejected(bad: str) -> None:
     with pytest.raises(ValueError):
@@ -55,7 +51,7 @@ def test_endpoint_rejected(bad: str) -> None:
 def test_cidrs() -> None:
     assert normalize_cidr("10.0.0.1/24") == "10.0.0.0/24"
     assert normalize_cidr("2001:DB8::/32") == "2001:db8::/32"
-    for bad in ("10.0.0.0", "10.0.0.0/33", "10.0.0.0/24\n", " 10.0.0.0/24", "fd00::/129"):
+    for bad in ("10.0.0.0", "10.0.0.0/33", "10.0.0.0/24\n", " 10.0.0.0/24", "fd00::/129", "fe80::%x/64"):
         with pytest.raises(ValueError):
             normalize_cidr(bad)
 

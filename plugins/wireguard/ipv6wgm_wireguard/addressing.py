@@ -14,6 +14,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
+from ipv6wgm import validation as iv
 from ipv6wgm.api import conflict, invalid
 
 PROBES = 64
@@ -30,7 +31,10 @@ class Network:
     def of(cls, server_address: str | None) -> Network | None:
         if not server_address:
             return None
-        iface = ipaddress.ip_interface(server_address)
+        try:
+            iface = iv.ip_interface(server_address)
+        except ValueError as exc:  # stored before today's rules: refused like any unsafe value
+            raise iv.UnsafeValue(f"the server's address: {exc}") from None
         index = int(iface.ip) - int(iface.network.network_address)
         return cls(iface.version, iface.network, index)
 

@@ -7,9 +7,10 @@ routed network (if any) is kept as the client's routed prefix.
 
 from __future__ import annotations
 
-import ipaddress
+import re
 
-from ipv6wgm_wireguard import service
+from ipv6wgm import validation as iv
+from ipv6wgm_wireguard import service, validation
 from ipv6wgm_wireguard.addressing import Network
 from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
 from ipv6wgm_wireguard.peerconfig import ParsedServer
@@ -26,7 +27,7 @@ async def adopt(server: WireGuardServer, parsed: ParsedServer) -> tuple[int, lis
         fields: dict = {}
         extra = []
         for cidr in peer.allowed_ips:
-            net = ipaddress.ip_network(cidr)
+            net = iv.ip_network(cidr)
             home = nets.get(net.version)
             if home is not None and net.prefixlen == net.max_prefixlen and net.network_address in home.net \
                     and f"ipv{net.version}_index" not in fields:
@@ -35,9 +36,8 @@ async def adopt(server: WireGuardServer, parsed: ParsedServer) -> tuple[int, lis
                 fields[f"ipv{net.version}_address"] = home.address(index)
             else:
                 extra.append(cidr)
-        name = (peer.name or f"peer-{number}")[:64]
-        name = "".join(c if c.isascii() and (c.isalnum() or c in "_.-") else "-" for c in name)
-        if not name.strip("-") or name in used:
+        name = peer_name(peer.name, number)
+        if name in used:
             name = f"peer-{number}"
         used.add(name)
         await WireGuardClient.create(
@@ -50,3 +50,13 @@ async def adopt(server: WireGuardServer, parsed: ParsedServer) -> tuple[int, lis
             skipped.append(f"peer {number}: only one routed prefix adopted, dropped {extra[1:]}")
         count += 1
     return count, skipped
+
+
+def peer_name(comment: str | None, number: int) -> str:
+    """A client name from the ``# name`` comment above a peer, made to pass ``validation.name``
+    (anything else becomes ``-``), or ``peer-<n>``."""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "-", (comment or "")[:64])
+    try:
+        return validation.name(name) if name.strip("-") else f"peer-{number}"
+    except ValueError:
+        return f"peer-{number}"

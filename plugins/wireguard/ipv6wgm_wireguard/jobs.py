@@ -55,18 +55,35 @@ class DesiredPeer:
     delegated_prefix: str | None
     preshared_key_enc: str | None
     enabled: bool
+    disabled_by: str | None
     quota_bytes: int | None
     bytes_received: int
     bytes_sent: int
     expires_at: datetime | None
+    owner_active: bool | None  # None: no owner
+
+
+# the owner's is_active comes through a LEFT JOIN in the same query
+_DESIRED_COLUMNS = (*DesiredPeer.__slots__[:-1], "owner__is_active")  # type: ignore[attr-defined]
+
+
+async def server_clients(server_id: int) -> tuple[list[DesiredPeer], list[str]]:
+    """One query: the clients that must be peers now, and the delegated prefixes of those that
+    must not (their routes are taken off with them)."""
+    now = utcnow()
+    on: list[DesiredPeer] = []
+    off_prefixes: list[str] = []
+    for row in await WireGuardClient.filter(server_id=server_id).values_list(*_DESIRED_COLUMNS):
+        peer = DesiredPeer(*row)
+        if service.off_reason(peer, now, peer.owner_active is None or bool(peer.owner_active)) is None:
+            on.append(peer)
+        elif peer.delegated_prefix:
+            off_prefixes.append(peer.delegated_prefix)
+    return on, off_prefixes
 
 
 async def desired_clients(server_id: int) -> list[DesiredPeer]:
-    now = utcnow()
-    rows = await WireGuardClient.filter(server_id=server_id, enabled=True).values_list(
-        *DesiredPeer.__slots__)  # type: ignore[attr-defined]
-    peers = [DesiredPeer(*row) for row in rows]
-    return [p for p in peers if service.off_reason(p, now) is None]
+    return (await server_clients(server_id))[0]
 
 
 async def _mark(server: WireGuardServer, status: str, detail: str | None = None) -> None:
@@ -81,8 +98,12 @@ async def _mark(server: WireGuardServer, status: str, detail: str | None = None)
         setattr(server, key, value)
 
 
-async def apply_server(ctx: dict[str, Any], server_id: int) -> dict[str, Any]:
-    """Bring the interface to the desired state: created, configured, every peer synced (or gone)."""
+async def apply_server(ctx: dict[str, Any], server_id: int, drop_routes: list[str] | None = None) -> dict[str, Any]:
+    """Bring the interface to the desired state: created, configured, every peer synced (or gone).
+
+    Routes of delegated prefixes follow their peers; ``drop_routes`` names prefixes of clients
+    that no longer exist (deleted with their owner), which the database cannot name any more.
+    """
     async with _lock(server_id):
         server = await WireGuardServer.filter(id=server_id).first()
         if server is None:
@@ -96,14 +117,17 @@ async def apply_server(ctx: dict[str, Any], server_id: int) -> dict[str, Any]:
                 return {"status": "stopped"}
             await dp.ensure_interface(service.interface_spec(server))
             step = "sync peers"
-            clients = await desired_clients(server_id)
+            clients, off_prefixes = await server_clients(server_id)
             result = await dp.sync_peers(server.interface, [service.peer_spec(c) for c in clients])
             step = "routes"
             wanted = {c.delegated_prefix for c in clients if c.delegated_prefix}
-            if wanted:
+            stale = (set(off_prefixes) | set(drop_routes or ())) - wanted
+            if wanted or stale:
                 present = set(await links.list_routes(server.interface))
                 for prefix in wanted - present:
                     await dp.add_route(server.interface, prefix)
+                for prefix in stale & present:
+                    await dp.remove_route(server.interface, prefix)
         except Exception as exc:  # noqa: BLE001 - recorded, then reported to the caller
             await _mark(server, "error", f"{step}: {exc}"[:512])
             raise JobFailed(step, str(exc) or type(exc).__name__) from exc
@@ -120,7 +144,7 @@ async def apply_peer(ctx: dict[str, Any], client_id: int) -> dict[str, Any]:
     if not server.is_active or server.status != "running":
         return {"status": "server not running"}
     dp = backend()
-    if service.off_reason(client) is None:
+    if service.off_reason(client, owner_active=await service.owner_active(client.owner_id)) is None:
         await dp.set_peer(server.interface, service.peer_spec(client))
         if client.delegated_prefix:
             await dp.add_route(server.interface, client.delegated_prefix)

@@ -57,6 +57,9 @@ class WireGuardClient(Model):
     allowed_ips = fields.JSONField(default=list)  # what the client routes into the tunnel
     persistent_keepalive = fields.IntField(null=True)
     enabled = fields.BooleanField(default=True)
+    # who switched ``enabled`` off: "owner" (may switch it back), "operator" (only holders of
+    # wireguard.clients.write may), "owner_deleted" (kept after its owner was deleted)
+    disabled_by = fields.CharField(max_length=16, null=True)
     quota_bytes = fields.BigIntField(null=True)
     expires_at = fields.DatetimeField(null=True)
     ipv6_pool_id = fields.IntField(null=True)

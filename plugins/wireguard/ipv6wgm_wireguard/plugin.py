@@ -1,7 +1,10 @@
 """WireGuard plugin: hook implementations.
 
-Servers are operator objects (``wireguard.servers.*``: managers and admins); clients belong to
-users (``wireguard.clients.*``; a ``user`` manages only its own, ``wireguard.all`` sees all).
+Servers are operator objects (``wireguard.servers.*``: managers and admins; exporting their
+secrets needs ``wireguard.servers.secrets``, admins only by default). Clients belong to users:
+``wireguard.clients.self`` lets an owner manage its own, ``wireguard.clients.write`` is the
+operator's (limits, owner, prefixes, lifting an operator's disable), ``wireguard.all`` sees all.
+Access ends with the account (``account_changed``).
 Prefix delegation uses the IPv6 plugin's ``ipv6.delegation`` service when it is installed.
 """
 
@@ -62,10 +65,23 @@ def register_ws_channels(register: Any) -> None:
 @hookimpl
 def register_permissions(register: Any) -> None:
     register("wireguard.servers.read", "List and read WireGuard servers and their live peers", roles=("manager",))
-    register("wireguard.servers.write", "Create, change, start, stop, export and import servers", roles=("manager",))
+    register("wireguard.servers.write", "Create, change, start, stop and import servers; export them without "
+             "secrets", roles=("manager",))
+    register("wireguard.servers.secrets", "Export servers with their private and preshared keys (audited)",
+             roles=())
     register("wireguard.clients.read", "Read own clients, configs and QR codes", roles=("manager", "user"))
-    register("wireguard.clients.write", "Create and change own clients", roles=("manager", "user"))
+    register("wireguard.clients.self", "Create own clients; change their name, description, DNS, allowed IPs "
+             "and keepalive; disable them and re-enable what the owner disabled", roles=("manager", "user"))
+    register("wireguard.clients.write", "Operate clients: limits (quota, expiry), owner, IPv6 pool and prefix, "
+             "lifting an operator's disable", roles=("manager",))
     register("wireguard.all", "See and manage every user's clients and server-wide status", roles=("manager",))
+
+
+@hookimpl
+async def account_changed(event: Any) -> None:
+    from ipv6wgm_wireguard.accounts import account_changed as handle
+
+    await handle(event)
 
 
 @hookimpl

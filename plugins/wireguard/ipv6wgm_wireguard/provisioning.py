@@ -49,7 +49,8 @@ async def _allocate(server: WireGuardServer, data: ClientCreate) -> dict[str, An
     return values
 
 
-async def create_client(data: ClientCreate, owner_id: int | None) -> tuple[WireGuardClient, str | None]:
+async def create_client(data: ClientCreate, owner_id: int | None, disabled_by: str | None = None,
+                        ) -> tuple[WireGuardClient, str | None]:
     """Returns the client and its private key (None when the caller brought its own key)."""
     if data.public_key:
         private_key, public_key = None, data.public_key
@@ -75,7 +76,7 @@ async def create_client(data: ClientCreate, owner_id: int | None) -> tuple[WireG
                     private_key_enc=service.seal(private_key, public_key, "client-private") if private_key else None,
                     preshared_key_enc=service.seal(psk, public_key, "client-psk") if psk else None,
                     dns_servers=data.dns_servers, allowed_ips=data.allowed_ips,
-                    persistent_keepalive=data.persistent_keepalive, enabled=data.enabled,
+                    persistent_keepalive=data.persistent_keepalive, enabled=data.enabled, disabled_by=disabled_by,
                     quota_bytes=data.quota_bytes, expires_at=data.expires_at, **addresses,
                 )
                 await WireGuardServer.filter(id=server.id).update(next_v4=server.next_v4, next_v6=server.next_v6)

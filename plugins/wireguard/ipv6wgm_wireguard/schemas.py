@@ -18,13 +18,22 @@ V4Client = Annotated[str, Field(max_length=64), AfterValidator(lambda x: str(v.c
 V6Client = Annotated[str, Field(max_length=64), AfterValidator(lambda x: str(v.client_address(x, 6)))]
 IpList = Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=8), AfterValidator(v.ip_list)]
 CidrList = Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=64), AfterValidator(v.cidr_list)]
-Endpoint = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(v.endpoint)]
+Endpoint = Annotated[str, Field(min_length=1, max_length=261, description=(
+    "public host[:port] clients connect to: a DNS name, an IPv4 address or [IPv6]; stored canonical "
+    "(lower-case name, compressed address); without a port the listen port is used")),
+    AfterValidator(v.endpoint)]
 Key = Annotated[str, Field(min_length=44, max_length=44), AfterValidator(v.public_key)]
 Text = Annotated[str, Field(max_length=255), AfterValidator(v.text)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 Mtu = Annotated[int, Field(ge=1280, le=9000)]
 Keepalive = Annotated[int, Field(ge=0, le=65535)]
-NodeId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+NodeId = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(v.node_id)]
+# Operator fields of a client: a caller without wireguard.clients.write gets 403 naming the field.
+OPERATOR = "needs wireguard.clients.write (403 INSUFFICIENT_PERMISSIONS otherwise)"
+Quota = Annotated[int, Field(ge=0, le=2**62, description=f"bytes (rx + tx) before the peer is taken off: {OPERATOR}")]
+Expiry = Annotated[IsoDatetime, Field(description=f"when the peer is taken off: {OPERATOR}")]
+PoolId = Annotated[int, Field(ge=1, le=2**31 - 1, description=f"IPv6 pool to delegate a prefix from: {OPERATOR}")]
+PrefixLength = Annotated[int, Field(ge=1, le=128, description=f"length of the delegated prefix: {OPERATOR}")]
 
 
 class ServerCreate(StrictBody):
@@ -74,11 +83,11 @@ class ClientCreate(StrictBody):
     preshared_key: bool = True
     persistent_keepalive: Keepalive | None = None
     enabled: bool = True
-    quota_bytes: Annotated[int, Field(ge=0, le=2**62)] | None = None
-    expires_at: IsoDatetime | None = None
-    owner_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
-    ipv6_pool_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
-    ipv6_prefix_length: Annotated[int, Field(ge=1, le=128)] | None = None
+    quota_bytes: Quota | None = None
+    expires_at: Expiry | None = None
+    owner_id: Annotated[int, Field(ge=1, le=2**31 - 1, description=f"another user as owner: {OPERATOR}")] | None = None
+    ipv6_pool_id: PoolId | None = None
+    ipv6_prefix_length: PrefixLength | None = None
 
 
 class ClientUpdate(StrictBody):
@@ -87,11 +96,11 @@ class ClientUpdate(StrictBody):
     dns_servers: IpList | None = None
     allowed_ips: CidrList | None = None
     persistent_keepalive: Keepalive | None = None
-    enabled: bool | None = None
-    quota_bytes: Annotated[int, Field(ge=0, le=2**62)] | None = None
-    expires_at: IsoDatetime | None = None
-    ipv6_pool_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
-    ipv6_prefix_length: Annotated[int, Field(ge=1, le=128)] | None = None
+    enabled: bool | None = Field(None, description=f"true on a client an operator disabled: {OPERATOR}")
+    quota_bytes: Quota | None = None
+    expires_at: Expiry | None = None
+    ipv6_pool_id: PoolId | None = None
+    ipv6_prefix_length: PrefixLength | None = None
 
 
 class ClientQuery(PageQuery):
@@ -174,7 +183,15 @@ class ClientOut(BaseModel):
     allowed_ips: list[str]
     persistent_keepalive: int | None
     enabled: bool
-    status: str
+    status: Literal["active", "inactive", "disabled", "account_disabled", "quota_exceeded", "expired"] = Field(
+        description="active/inactive: on the data plane (handshake younger than the active window or not); "
+                    "otherwise off, and disabled_reason says why")
+    disabled_reason: Literal["operator", "owner", "owner_deleted", "account_disabled", "quota_exceeded",
+                             "expired"] | None = Field(
+        description="why the client is off the data plane (null while it is on): operator / owner = switched off "
+                    "by an operator (only wireguard.clients.write lifts it) or by its owner; owner_deleted = kept "
+                    "after its owner was deleted (keep_objects); account_disabled = its owner's account is "
+                    "deactivated; quota_exceeded; expired")
     quota_bytes: int | None
     expires_at: str | None
     ipv6_pool_id: int | None

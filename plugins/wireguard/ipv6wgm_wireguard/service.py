@@ -6,11 +6,14 @@ each ciphertext to its key's public half, so a ciphertext pasted into another ro
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from ipv6wgm.api import iso, utcnow
+from ipv6wgm.api import conflict, iso, utcnow
 from ipv6wgm.runtime import current
+from ipv6wgm.validation import UnsafeValue
+from ipv6wgm_wireguard import validation
 from ipv6wgm_wireguard.dataplane import InterfaceSpec, PeerSpec
 from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
 from ipv6wgm_wireguard.settings import wg_settings
@@ -72,25 +75,54 @@ def peer_spec(client: Any) -> PeerSpec:
     return spec
 
 
-def off_reason(client: Any, now: datetime | None = None) -> str | None:
-    """Why a client must not be on the data plane, or None if it must."""
+# Why a client is off the data plane (``disabled_reason`` in the API). The first three are
+# values of the ``disabled_by`` column: who switched ``enabled`` off.
+OPERATOR, OWNER, OWNER_DELETED = "operator", "owner", "owner_deleted"
+ACCOUNT_DISABLED, QUOTA_EXCEEDED, EXPIRED = "account_disabled", "quota_exceeded", "expired"
+
+
+def off_reason(client: Any, now: datetime | None = None, owner_active: bool = True) -> str | None:
+    """Why a client must not be on the data plane, or None if it must.
+
+    ``owner_active`` is the owner's ``is_active`` (True for a client without owner): access
+    ends with the account, and because this is part of the desired state, the reconcile cron
+    enforces it even when the job queued on deactivation was lost.
+    """
+    if not owner_active:
+        return ACCOUNT_DISABLED
     if not client.enabled:
-        return "disabled"
+        return client.disabled_by or OPERATOR  # rows from before disabled_by: not the owner's to lift
     if client.quota_bytes is not None and client.bytes_received + client.bytes_sent >= client.quota_bytes:
-        return "quota_exceeded"
+        return QUOTA_EXCEEDED
     if client.expires_at is not None and client.expires_at <= (now or utcnow()):
-        return "expired"
+        return EXPIRED
     return None
 
 
-def client_status(client: WireGuardClient, now: datetime | None = None) -> str:
-    reason = off_reason(client, now)
+def client_status(client: Any, now: datetime | None = None, owner_active: bool = True) -> str:
+    reason = off_reason(client, now, owner_active)
+    if reason in (OPERATOR, OWNER, OWNER_DELETED):
+        return "disabled"
     if reason:
         return reason
     now = now or utcnow()
     if client.last_handshake and (now - client.last_handshake).total_seconds() < wg_settings().active_handshake_s:
         return "active"
     return "inactive"
+
+
+async def inactive_owners(owner_ids: Iterable[int | None]) -> set[int]:
+    """The deactivated accounts among ``owner_ids``, in one query."""
+    from ipv6wgm.users.models import User
+
+    ids = {i for i in owner_ids if i is not None}
+    if not ids:
+        return set()
+    return set(await User.filter(id__in=ids, is_active=False).values_list("id", flat=True))
+
+
+async def owner_active(owner_id: int | None) -> bool:
+    return owner_id is None or owner_id not in await inactive_owners([owner_id])
 
 
 def serialize_server(server: WireGuardServer, clients_count: int) -> dict[str, Any]:
@@ -106,7 +138,8 @@ def serialize_server(server: WireGuardServer, clients_count: int) -> dict[str, A
     }
 
 
-def serialize_client(client: WireGuardClient, now: datetime | None = None) -> dict[str, Any]:
+def serialize_client(client: WireGuardClient, now: datetime | None = None, owner_is_active: bool = True
+                     ) -> dict[str, Any]:
     return {
         "id": client.id, "name": client.name, "server_id": client.server_id, "owner_id": client.owner_id,
         "description": client.description,
@@ -116,7 +149,9 @@ def serialize_client(client: WireGuardClient, now: datetime | None = None) -> di
         "has_preshared_key": client.preshared_key_enc is not None,
         "dns_servers": client.dns_servers, "allowed_ips": list(client.allowed_ips or []),
         "persistent_keepalive": client.persistent_keepalive, "enabled": client.enabled,
-        "status": client_status(client, now), "quota_bytes": client.quota_bytes,
+        "status": client_status(client, now, owner_is_active),
+        "disabled_reason": off_reason(client, now, owner_is_active),
+        "quota_bytes": client.quota_bytes,
         "expires_at": iso(client.expires_at), "ipv6_pool_id": client.ipv6_pool_id,
         "delegated_prefix": client.delegated_prefix, "last_handshake": iso(client.last_handshake),
         "bytes_received": client.bytes_received, "bytes_sent": client.bytes_sent,
@@ -125,17 +160,33 @@ def serialize_client(client: WireGuardClient, now: datetime | None = None) -> di
     }
 
 
+async def serialize_clients(clients: list[WireGuardClient]) -> list[dict[str, Any]]:
+    """API form of a page of clients; the owners' activation is read in one query."""
+    now, inactive = utcnow(), await inactive_owners(c.owner_id for c in clients)
+    return [serialize_client(c, now, c.owner_id not in inactive) for c in clients]
+
+
+async def serialize_one(client: WireGuardClient) -> dict[str, Any]:
+    return (await serialize_clients([client]))[0]
+
+
+def public_endpoint(server: WireGuardServer) -> str:
+    """``host:port`` that client configs point at (the listen port when none is given)."""
+    endpoint = server.endpoint or wg_settings().endpoint
+    if not endpoint:
+        raise conflict("the server has no public endpoint: set 'endpoint' on the server or "
+                       "IPV6WGM_WIREGUARD_ENDPOINT", field="endpoint")
+    try:
+        host, port = validation.split_endpoint(endpoint, require_port=False)
+    except ValueError as exc:  # stored before today's rules: refused like any unsafe value
+        raise UnsafeValue(f"the server's endpoint: {exc}") from None
+    return validation.join_endpoint(host, port or server.listen_port)
+
+
 def client_config(client: WireGuardClient, server: WireGuardServer) -> str:
     from ipv6wgm_wireguard.peerconfig import ClientConfig, render_client
 
-    endpoint = server.endpoint or wg_settings().endpoint
-    if not endpoint:
-        from ipv6wgm.api import conflict
-
-        raise conflict("the server has no public endpoint: set 'endpoint' on the server or "
-                       "IPV6WGM_WIREGUARD_ENDPOINT", field="endpoint")
-    if ":" not in endpoint.rsplit("]", 1)[-1]:
-        endpoint = f"{endpoint}:{server.listen_port}"
+    endpoint = public_endpoint(server)
     keepalive = client.persistent_keepalive
     if keepalive is None:
         keepalive = server.persistent_keepalive if server.persistent_keepalive is not None \

@@ -5,10 +5,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ipv6wgm.cron import CronInterval
+from ipv6wgm_wireguard import validation
 
 
 class WireGuardSettings(BaseSettings):
@@ -24,6 +25,12 @@ class WireGuardSettings(BaseSettings):
     active_handshake_s: int = Field(180, ge=10, le=86400)
     persistent_keepalive: int = Field(25, ge=0, le=65535)
     apply_timeout: float = Field(30.0, gt=0, le=600)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        """Written into every client config: the same rule as a server's ``endpoint``."""
+        return None if value is None else validation.endpoint(value)
 
 
 @lru_cache(maxsize=1)

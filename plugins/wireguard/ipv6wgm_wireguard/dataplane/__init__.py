@@ -9,7 +9,7 @@ import os
 from typing import Any
 
 from .base import WireGuardBackend
-from .types import InterfaceSpec, InterfaceState, PeerSpec, PeerState, SyncResult, validate_ifname
+from .types import InterfaceSpec, InterfaceState, PeerSpec, PeerState, SyncResult
 
 __all__ = [
     "InterfaceSpec",
@@ -20,7 +20,6 @@ __all__ = [
     "WireGuardBackend",
     "get_backend",
     "kernel_wireguard_available",
-    "validate_ifname",
 ]
 
 

@@ -13,16 +13,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from .types import (
-    InterfaceSpec,
-    InterfaceState,
-    PeerSpec,
-    PeerState,
-    SyncResult,
-    endpoint_is_literal,
-    join_endpoint,
-    split_endpoint,
-)
+from .. import validation as v
+from .types import InterfaceSpec, InterfaceState, PeerSpec, PeerState, SyncResult
 
 
 @dataclass
@@ -72,20 +64,20 @@ def diff_peers(
 
 async def resolve_endpoint(endpoint: str) -> str:
     """Hostname endpoints are resolved when applied (the data planes only take addresses)."""
-    if endpoint_is_literal(endpoint):
+    if v.endpoint_is_literal(endpoint):
         return endpoint
-    host, port = split_endpoint(endpoint)
+    host, port = v.split_endpoint(endpoint)
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM)
     if not infos:
         raise OSError(f"cannot resolve endpoint {endpoint}")
-    return join_endpoint(str(infos[0][4][0]), port)
+    return v.join_endpoint(str(infos[0][4][0]), port)
 
 
 async def resolve_peers(peers: list[PeerSpec]) -> list[PeerSpec]:
     cache: dict[str, str] = {}
     out: list[PeerSpec] = []
     for peer in peers:
-        if peer.endpoint is None or endpoint_is_literal(peer.endpoint):
+        if peer.endpoint is None or v.endpoint_is_literal(peer.endpoint):
             out.append(peer)
             continue
         if peer.endpoint not in cache:

@@ -27,19 +27,11 @@ from pyroute2.netlink.generic.wireguard import (
     wgmsg,
 )
 
+from .. import validation as v
 from ..keys import validate_key
 from . import links
 from .base import WireGuardBackend, diff_peers, resolve_peers
-from .types import (
-    InterfaceSpec,
-    InterfaceState,
-    PeerSpec,
-    PeerState,
-    SyncResult,
-    join_endpoint,
-    split_endpoint,
-    validate_ifname,
-)
+from .types import InterfaceSpec, InterfaceState, PeerSpec, PeerState, SyncResult
 from .uapi import DeviceConfig
 
 ZERO_KEY = base64.b64encode(bytes(32)).decode("ascii")
@@ -67,7 +59,7 @@ def peer_attrs(peer: PeerSpec) -> dict:
         ["WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL", peer.persistent_keepalive or 0],
     ]
     if peer.endpoint is not None:
-        host, port = split_endpoint(peer.endpoint)
+        host, port = v.split_endpoint(peer.endpoint)
         ipaddress.ip_address(host)  # must have been resolved by now
         attrs.append(["WGPEER_A_ENDPOINT", {"addr": host, "port": port}])
     attrs.append(["WGPEER_A_ALLOWEDIPS", [_allowed_ip_attrs(c) for c in peer.allowed_ips]])
@@ -96,7 +88,7 @@ def build_set_msgs(
     max_bytes: int = MAX_MSG_BYTES,
 ) -> list[wgmsg]:
     """Device settings go in the first message; peers are packed into as few as fit."""
-    validate_ifname(name)
+    v.ifname(name)
     peers = [remove_attrs(k) for k in remove] + [peer_attrs(p) for p in upsert]
     msgs: list[wgmsg] = []
 
@@ -144,7 +136,7 @@ def _endpoint(nla: dict | None) -> str | None:
     addr, port = nla["addr"], nla["port"]
     if port == 0 or addr in ("0.0.0.0", "::"):
         return None
-    return join_endpoint(addr, port)
+    return v.join_endpoint(addr, port)
 
 
 def parse_dump(msgs: Iterable[wgmsg]) -> DeviceConfig:
@@ -200,7 +192,7 @@ class KernelBackend(WireGuardBackend):
         return wg
 
     async def _get(self, name: str) -> DeviceConfig:
-        validate_ifname(name)
+        v.ifname(name)
         wg = await self._open()
         try:
             return parse_dump([m async for m in await wg.info(name)])
@@ -241,7 +233,7 @@ class KernelBackend(WireGuardBackend):
             "listen_port": spec.listen_port if port_differs else None,
             "fwmark": want_fwmark if (cur.fwmark or 0) != want_fwmark else None,
         }
-        if any(v is not None for v in changes.values()):
+        if any(value is not None for value in changes.values()):
             await self._apply(build_set_msgs(spec.name, **changes))
         await links.configure_link(spec.name, spec.addresses, spec.mtu)
 

@@ -16,7 +16,7 @@ from socket import AF_INET, AF_INET6
 from pyroute2 import AsyncIPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
-from .types import normalize_cidr, normalize_interface_address, validate_ifname
+from .. import validation as v
 
 RT_TABLE_MAIN = 254
 IFF_UP = 0x1
@@ -69,7 +69,7 @@ def _ipr() -> AsyncIPRoute:
 
 
 async def link_index(name: str) -> int | None:
-    validate_ifname(name)
+    v.ifname(name)
     async with _ipr() as ipr:
         found = await ipr.link_lookup(ifname=name)
     return found[0] if found else None
@@ -77,7 +77,7 @@ async def link_index(name: str) -> int | None:
 
 async def link_kind(name: str) -> str | None:
     """The rtnetlink kind (``wireguard``, ``tun``…) or None when the link does not exist."""
-    validate_ifname(name)
+    v.ifname(name)
     async with _ipr() as ipr:
         try:
             (msg,) = await ipr.link("get", ifname=name)
@@ -90,7 +90,7 @@ async def link_kind(name: str) -> str | None:
 
 
 async def create_link(name: str, kind: str) -> None:
-    validate_ifname(name)
+    v.ifname(name)
     async with _ipr() as ipr:
         try:
             await ipr.link("add", ifname=name, kind=kind)
@@ -101,7 +101,7 @@ async def create_link(name: str, kind: str) -> None:
 
 async def delete_link(name: str) -> bool:
     """True if a link was deleted, False if there was none."""
-    validate_ifname(name)
+    v.ifname(name)
     async with _ipr() as ipr:
         found = await ipr.link_lookup(ifname=name)
         if not found:
@@ -128,8 +128,8 @@ async def configure_link(name: str, addresses: list[str], mtu: int | None) -> No
     link-local address: removing them would only make the kernel fight back, and they are
     harmless on a point-to-point tunnel.
     """
-    validate_ifname(name)
-    want = {normalize_interface_address(a) for a in addresses}
+    v.ifname(name)
+    want = {v.interface_address(a) for a in addresses}
     manage_ll = any(ipaddress.ip_interface(a).ip in _LINK_LOCAL for a in want)
     async with _ipr() as ipr:
         index = _require(await ipr.link_lookup(ifname=name), name)
@@ -159,7 +159,7 @@ async def configure_link(name: str, addresses: list[str], mtu: int | None) -> No
 
 
 async def list_addresses(name: str) -> list[str]:
-    validate_ifname(name)
+    v.ifname(name)
     async with _ipr() as ipr:
         index = _require(await ipr.link_lookup(ifname=name), name)
         return [
@@ -171,8 +171,8 @@ async def list_addresses(name: str) -> list[str]:
 
 async def add_route(name: str, cidr: str) -> None:
     """``replace`` makes it idempotent and moves the prefix here if it pointed elsewhere."""
-    validate_ifname(name)
-    net = ipaddress.ip_network(normalize_cidr(cidr))
+    v.ifname(name)
+    net = ipaddress.ip_network(v.network(cidr))
     async with _ipr() as ipr:
         index = _require(await ipr.link_lookup(ifname=name), name)
         await ipr.route(
@@ -186,8 +186,8 @@ async def add_route(name: str, cidr: str) -> None:
 
 
 async def remove_route(name: str, cidr: str) -> None:
-    validate_ifname(name)
-    net = ipaddress.ip_network(normalize_cidr(cidr))
+    v.ifname(name)
+    net = ipaddress.ip_network(v.network(cidr))
     async with _ipr() as ipr:
         found = await ipr.link_lookup(ifname=name)
         if not found:
@@ -208,7 +208,7 @@ async def remove_route(name: str, cidr: str) -> None:
 
 async def list_routes(name: str) -> list[str]:
     """Prefixes in the main table that point at the link (for reconcile and tests)."""
-    validate_ifname(name)
+    v.ifname(name)
     async with _ipr() as ipr:
         index = _require(await ipr.link_lookup(ifname=name), name)
         out: list[str] = []

@@ -3,79 +3,16 @@
 Specs validate and canonicalise in ``__post_init__`` so that every string reaching the UAPI
 socket or netlink has already been checked once (no control characters, strict keys, parsed
 CIDRs) and so that desired and observed state compare equal when they mean the same thing.
+The checks are the plugin's one ``validation`` module, the same the API schemas use.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import re
 from dataclasses import dataclass, field
 
+from .. import validation as v
 from ..keys import validate_key
-
-_IFNAME_RE = re.compile(r"^[A-Za-z0-9_=+.-]{1,15}$")
-_HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+$")
-
-
-def validate_ifname(name: str) -> str:
-    """Linux caps names at 15 bytes; the charset keeps them safe as UAPI socket file names."""
-    if not isinstance(name, str) or not _IFNAME_RE.fullmatch(name) or name in (".", ".."):
-        raise ValueError(f"invalid interface name: {name!r}")
-    return name
-
-
-def normalize_cidr(value: str) -> str:
-    """A network prefix (allowed IP, route); host bits are masked, as WireGuard itself does."""
-    if not isinstance(value, str) or "/" not in value or not value.isprintable() or value != value.strip():
-        raise ValueError(f"invalid CIDR: {value!r}")
-    return str(ipaddress.ip_network(value, strict=False))
-
-
-def normalize_interface_address(value: str) -> str:
-    """An interface address keeps its host part (``10.99.0.1/24``)."""
-    if not isinstance(value, str) or "/" not in value or not value.isprintable() or value != value.strip():
-        raise ValueError(f"invalid interface address: {value!r}")
-    return str(ipaddress.ip_interface(value))
-
-
-def split_endpoint(value: str) -> tuple[str, int]:
-    """``host:port`` or ``[v6]:port`` → (host, port). Hostnames are allowed; backends resolve."""
-    if not isinstance(value, str) or not value.isprintable() or " " in value:
-        raise ValueError(f"invalid endpoint: {value!r}")
-    if value.startswith("["):
-        host, sep, port = value[1:].partition("]:")
-        if not sep:
-            raise ValueError(f"invalid endpoint: {value!r}")
-        host = str(ipaddress.IPv6Address(host))
-    else:
-        host, sep, port = value.rpartition(":")
-        if not sep or ":" in host:
-            raise ValueError(f"invalid endpoint (IPv6 needs [addr]:port): {value!r}")
-        try:
-            host = str(ipaddress.IPv4Address(host))
-        except ValueError:
-            if not _HOSTNAME_RE.fullmatch(host) or host.replace(".", "").isdigit():
-                raise ValueError(f"invalid endpoint host: {value!r}") from None
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"invalid endpoint port: {value!r}")
-    return host, int(port)
-
-
-def join_endpoint(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def normalize_endpoint(value: str) -> str:
-    return join_endpoint(*split_endpoint(value))
-
-
-def endpoint_is_literal(value: str) -> bool:
-    host, _ = split_endpoint(value)
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def _check_int(name: str, value: int | None, lo: int, hi: int) -> None:
@@ -93,12 +30,12 @@ class InterfaceSpec:
     fwmark: int | None = None
 
     def __post_init__(self) -> None:
-        validate_ifname(self.name)
+        v.ifname(self.name)
         validate_key(self.private_key)
         _check_int("listen_port", self.listen_port, 0, 65535)
         _check_int("mtu", self.mtu, 576, 65535)
         _check_int("fwmark", self.fwmark, 0, 0xFFFFFFFF)
-        self.addresses = list(dict.fromkeys(normalize_interface_address(a) for a in self.addresses))
+        self.addresses = list(dict.fromkeys(v.interface_address(a) for a in self.addresses))
 
 
 @dataclass
@@ -114,11 +51,11 @@ class PeerSpec:
         if self.preshared_key is not None:
             validate_key(self.preshared_key)
         if self.endpoint is not None:
-            self.endpoint = normalize_endpoint(self.endpoint)
+            self.endpoint = v.peer_endpoint(self.endpoint)
         _check_int("persistent_keepalive", self.persistent_keepalive, 0, 65535)
         if self.persistent_keepalive == 0:
             self.persistent_keepalive = None
-        self.allowed_ips = sorted({normalize_cidr(c) for c in self.allowed_ips}, key=_cidr_sort_key)
+        self.allowed_ips = sorted({v.network(c) for c in self.allowed_ips}, key=_cidr_sort_key)
 
 
 def _cidr_sort_key(cidr: str) -> tuple[int, int, int]:

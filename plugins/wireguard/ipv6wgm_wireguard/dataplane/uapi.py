@@ -13,8 +13,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from .. import validation as v
 from ..keys import hex_to_key, key_to_hex, public_key_from_private
-from .types import InterfaceState, PeerSpec, PeerState, validate_ifname
+from .types import InterfaceState, PeerSpec, PeerState
 
 ZERO_HEX = "0" * 64
 
@@ -228,4 +229,4 @@ def build_set(
 
 
 def socket_path(socket_dir: str, name: str) -> str:
-    return f"{socket_dir.rstrip('/')}/{validate_ifname(name)}.sock"
+    return f"{socket_dir.rstrip('/')}/{v.ifname(name)}.sock"

@@ -23,10 +23,11 @@ import tempfile
 import time
 from typing import Any
 
+from .. import validation as v
 from ..keys import validate_key
 from . import links
 from .base import WireGuardBackend, diff_peers, resolve_peers
-from .types import InterfaceSpec, InterfaceState, PeerSpec, SyncResult, validate_ifname
+from .types import InterfaceSpec, InterfaceState, PeerSpec, SyncResult
 from .uapi import DeviceConfig, UapiError, build_set, check_errno, parse_get, socket_path
 
 DEFAULT_SOCKET_DIR = "/var/run/wireguard"
@@ -148,7 +149,7 @@ class UserspaceBackend(WireGuardBackend):
     # -- backend API -----------------------------------------------------------------------
 
     async def interface_exists(self, name: str) -> bool:
-        validate_ifname(name)
+        v.ifname(name)
         return await links.link_index(name) is not None and await self._socket_alive(name)
 
     async def ensure_interface(self, spec: InterfaceSpec) -> None:
@@ -178,7 +179,7 @@ class UserspaceBackend(WireGuardBackend):
         await links.configure_link(name, spec.addresses, spec.mtu)
 
     async def delete_interface(self, name: str) -> None:
-        validate_ifname(name)
+        v.ifname(name)
         async with self._locks.setdefault(name, asyncio.Lock()):
             await self._delete_interface(name)
 
@@ -197,20 +198,20 @@ class UserspaceBackend(WireGuardBackend):
             await asyncio.sleep(0.05)
 
     async def dump(self, name: str) -> InterfaceState:
-        validate_ifname(name)
+        v.ifname(name)
         return (await self._get(name)).public_state(name)
 
     async def set_peer(self, name: str, peer: PeerSpec) -> None:
-        validate_ifname(name)
+        v.ifname(name)
         (peer,) = await resolve_peers([peer])
         await self._set(name, build_set(upsert=[peer]))
 
     async def remove_peer(self, name: str, public_key: str) -> None:
-        validate_ifname(name)
+        v.ifname(name)
         await self._set(name, build_set(remove=[validate_key(public_key)]))
 
     async def sync_peers(self, name: str, desired: list[PeerSpec]) -> SyncResult:
-        validate_ifname(name)
+        v.ifname(name)
         desired = await resolve_peers(desired)
         cur = await self._get(name)
         diff = diff_peers(desired, cur.peers, cur.preshared_keys)

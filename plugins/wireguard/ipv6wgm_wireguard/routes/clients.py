@@ -1,33 +1,76 @@
 """/wireguard/clients: CRUD, enable/disable, config download and QR code.
 
 Per-object authorization: a ``user`` sees and changes only the clients it owns (others answer
-404); holders of ``wireguard.all`` (managers, admins) see every client.
+404); holders of ``wireguard.all`` (managers, admins) see every client. Per-field
+authorization: ``wireguard.clients.self`` covers what an owner may decide (name, description,
+DNS, allowed IPs, keepalive, switching its own client off and back on); the limits an operator
+sets (quota, expiry, owner, IPv6 pool and prefix) and lifting an operator's disable need
+``wireguard.clients.write``. A forbidden field answers 403 naming it and changes nothing.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from typing import Any
 
 from quart import Blueprint, Response
 from quart_schema import document_response, validate_querystring, validate_request
 from tortoise.expressions import Q
 
-from ipv6wgm.api import Envelope, MessageEnvelope, forbidden, not_found, ok, paginate
+from ipv6wgm.api import (
+    INSUFFICIENT_PERMISSIONS,
+    ApiError,
+    Envelope,
+    MessageEnvelope,
+    conflict,
+    iso,
+    not_found,
+    ok,
+    paginate,
+)
 from ipv6wgm.openapi import file_response
-from ipv6wgm.security.rbac import current_principal, get_owned, require, scope_owned
+from ipv6wgm.security.rbac import Principal, current_principal, get_owned, require, scope_owned
 from ipv6wgm.users.models import User
+from ipv6wgm.validation import render_safe
 from ipv6wgm_wireguard import peerconfig, service
 from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
 from ipv6wgm_wireguard.provisioning import create_client, delegate_prefix, release_prefix
-from ipv6wgm_wireguard.routes.common import enqueue_node
+from ipv6wgm_wireguard.routes.common import audit_secret, enqueue_node, refuse_unsafe
 from ipv6wgm_wireguard.schemas import ClientCreate, ClientCreated, ClientList, ClientOut, ClientQuery, ClientUpdate
 
 bp = Blueprint("wireguard_clients", __name__)
-ALL = "wireguard.all"
+bp.register_error_handler(*refuse_unsafe)
+ALL, SELF, WRITE = "wireguard.all", "wireguard.clients.self", "wireguard.clients.write"
+OPERATOR_FIELDS = ("quota_bytes", "expires_at", "ipv6_pool_id", "ipv6_prefix_length")
+
+
+def operator_only(field: str, why: str = "") -> ApiError:
+    return ApiError(403, INSUFFICIENT_PERMISSIONS, why or f"{field!r} is set by operators ({WRITE})",
+                    {"field": field, "permission": WRITE})
+
+
+def _comparable(value: Any) -> Any:
+    """Sending a limit back unchanged (a form that PUTs the whole client) is not changing it."""
+    return iso(value) if isinstance(value, datetime) else value
 
 
 async def _owned(client_id: int) -> WireGuardClient:
     return await get_owned(WireGuardClient.all(), client_id, current_principal(), ALL, "client")
+
+
+def _check_enable(principal: Principal, client: WireGuardClient, enabled: bool) -> None:
+    """An owner switches back on only what it switched off itself."""
+    if enabled and not client.enabled and not principal.can(WRITE) and client.disabled_by != service.OWNER:
+        raise operator_only("enabled", f"the client was disabled by an operator; lifting that needs {WRITE}")
+
+
+def _set_enabled_fields(principal: Principal, client: WireGuardClient, enabled: bool) -> None:
+    if enabled:
+        client.enabled, client.disabled_by = True, None
+    elif client.enabled or principal.can(WRITE):  # an owner never downgrades an operator's disable
+        client.enabled = False
+        client.disabled_by = service.OPERATOR if principal.can(WRITE) else service.OWNER
 
 
 @bp.get("/clients")
@@ -42,58 +85,88 @@ async def list_clients(query_args: ClientQuery):
     if query_args.search:
         qs = qs.filter(Q(name__icontains=query_args.search) | Q(description__icontains=query_args.search))
     rows, page = await paginate(qs, query_args)
-    return ok({"clients": [service.serialize_client(c) for c in rows], "pagination": page})
+    return ok({"clients": await service.serialize_clients(rows), "pagination": page})
 
 
 @bp.post("/clients")
-@require("wireguard.clients.write")
+@require(SELF)
 @validate_request(ClientCreate)
 @document_response(Envelope[ClientCreated], 201)
 async def create_client_route(data: ClientCreate):
-    """Create a client: keys (unless ``public_key`` is given), next free addresses, config, QR."""
+    """Create a client: keys (unless ``public_key`` is given), next free addresses, config, QR.
+
+    Limits (``quota_bytes``, ``expires_at``), ``owner_id`` of someone else and ``ipv6_pool_id``
+    need ``wireguard.clients.write``.
+    """
     principal = current_principal()
+    operator = principal.can(WRITE)
     owner_id = principal.id
+    for field in OPERATOR_FIELDS:
+        if getattr(data, field) is not None and not operator:
+            raise operator_only(field)
     if data.owner_id is not None and data.owner_id != principal.id:
-        if not principal.can(ALL):
-            raise forbidden("only operators create clients for other users")
+        if not operator or not principal.can(ALL):
+            raise operator_only("owner_id", "only operators create clients for other users")
         if not await User.filter(id=data.owner_id).exists():
             raise not_found("owner")
         owner_id = data.owner_id
-    client, private_key = await create_client(data, owner_id)
-    server = await WireGuardServer.get(id=client.server_id)
+    server = await WireGuardServer.filter(id=data.server_id).first()
+    if server is None:
+        raise not_found("server")
+    service.public_endpoint(server)  # no endpoint, no usable config: refuse before creating anything
+    client, private_key = await create_client(
+        data, owner_id, disabled_by=None if data.enabled else (service.OPERATOR if operator else service.OWNER))
+    try:
+        config = service.client_config(client, server)
+        qr_code = peerconfig.qr_data_url(config)
+    except Exception:
+        await release_prefix(client)
+        await client.delete()
+        raise
     await enqueue_node("apply_peer", client.id, node=server.node_id)
-    config = service.client_config(client, server)
-    return ok({**service.serialize_client(client), "private_key": private_key, "config": config,
-               "qr_code": peerconfig.qr_data_url(config)}, "client created", 201)
+    return ok({**await service.serialize_one(client), "private_key": private_key, "config": config,
+               "qr_code": qr_code}, "client created", 201)
 
 
 @bp.get("/clients/<int:client_id>")
 @require("wireguard.clients.read")
 @document_response(Envelope[ClientOut])
 async def get_client(client_id: int):
-    """One client."""
-    return ok(service.serialize_client(await _owned(client_id)))
+    """One client; ``status`` and ``disabled_reason`` say why it is off the data plane."""
+    return ok(await service.serialize_one(await _owned(client_id)))
 
 
 @bp.put("/clients/<int:client_id>")
-@require("wireguard.clients.write")
+@require(SELF)
 @validate_request(ClientUpdate)
 @document_response(Envelope[ClientOut])
 async def update_client(client_id: int, data: ClientUpdate):
-    """Change a client; only its peer is touched on the data plane."""
+    """Change a client; only its peer is touched on the data plane.
+
+    ``quota_bytes``, ``expires_at``, ``ipv6_pool_id`` and ``ipv6_prefix_length`` need
+    ``wireguard.clients.write``, and so does ``enabled: true`` on a client an operator disabled.
+    """
+    principal = current_principal()
     client = await _owned(client_id)
     changes = data.model_dump(exclude_unset=True)
-    if "name" in changes and changes["name"] is not None and changes["name"] != client.name and \
+    if not principal.can(WRITE):
+        for field in OPERATOR_FIELDS:
+            if field in changes and _comparable(changes[field]) != _comparable(getattr(client, field, None)):
+                raise operator_only(field)
+    enabled = changes.pop("enabled", None)
+    if enabled is not None:
+        _check_enable(principal, client, enabled)
+    if changes.get("name") not in (None, client.name) and \
             await WireGuardClient.filter(server_id=client.server_id, name=changes["name"]).exists():
-        from ipv6wgm.api import conflict
-
         raise conflict(f"a client named {changes['name']!r} already exists on this server", field="name")
     pool = changes.pop("ipv6_pool_id", client.ipv6_pool_id)
     length = changes.pop("ipv6_prefix_length", None)
     for key, value in changes.items():
-        if key in ("name", "enabled", "allowed_ips") and value is None:
+        if key in ("name", "allowed_ips") and value is None:
             continue
         setattr(client, key, value)
+    if enabled is not None:
+        _set_enabled_fields(principal, client, enabled)
     await client.save()
     if pool != client.ipv6_pool_id or (pool is not None and client.ipv6_allocation_id is None):
         old_prefix = client.delegated_prefix
@@ -105,7 +178,7 @@ async def update_client(client_id: int, data: ClientUpdate):
         if pool is not None:
             await delegate_prefix(client, pool, length)
     await _apply(client)
-    return ok(service.serialize_client(client), "client updated")
+    return ok(await service.serialize_one(client), "client updated")
 
 
 async def _apply(client: WireGuardClient) -> None:
@@ -114,7 +187,7 @@ async def _apply(client: WireGuardClient) -> None:
 
 
 @bp.delete("/clients/<int:client_id>")
-@require("wireguard.clients.write")
+@require(SELF)
 @document_response(MessageEnvelope)
 async def delete_client(client_id: int):
     """Delete a client: its peer leaves the interface and its delegated prefix is released."""
@@ -127,46 +200,56 @@ async def delete_client(client_id: int):
     return ok(None, "client deleted")
 
 
-async def _set_enabled(client_id: int, enabled: bool) -> dict:
+async def _switch(client_id: int, enabled: bool) -> dict[str, Any]:
+    principal = current_principal()
     client = await _owned(client_id)
-    client.enabled = enabled
-    await client.save(update_fields=["enabled", "updated_at"])
+    _check_enable(principal, client, enabled)
+    _set_enabled_fields(principal, client, enabled)
+    await client.save(update_fields=["enabled", "disabled_by", "updated_at"])
     await _apply(client)
-    return service.serialize_client(client)
+    return await service.serialize_one(client)
 
 
 @bp.post("/clients/<int:client_id>/enable")
-@require("wireguard.clients.write")
+@require(SELF)
 @document_response(Envelope[ClientOut])
 async def enable_client(client_id: int):
-    """Put the client's peer back on the interface."""
-    return ok(await _set_enabled(client_id, True), "client enabled")
+    """Put the client's peer back on the interface (an operator's disable needs
+    ``wireguard.clients.write`` to lift)."""
+    return ok(await _switch(client_id, True), "client enabled")
 
 
 @bp.post("/clients/<int:client_id>/disable")
-@require("wireguard.clients.write")
+@require(SELF)
 @document_response(Envelope[ClientOut])
 async def disable_client(client_id: int):
-    """Take the client's peer off the interface (other peers untouched)."""
-    return ok(await _set_enabled(client_id, False), "client disabled")
+    """Take the client's peer off the interface (other peers untouched); ``disabled_reason``
+    records whether the owner or an operator did it."""
+    return ok(await _switch(client_id, False), "client disabled")
 
 
-async def _config(client_id: int) -> tuple[WireGuardClient, str]:
+async def _config(client_id: int, what: str) -> tuple[WireGuardClient, str]:
     client = await _owned(client_id)
     server = await WireGuardServer.get(id=client.server_id)
-    return client, service.client_config(client, server)
+    text = service.client_config(client, server)
+    if client.private_key_enc is not None:
+        await audit_secret(f"WireGuard client {client.name} {what} downloaded (holds its private key)",
+                           action=f"wireguard_client_{what}", details={"client_id": client.id,
+                                                                       "server_id": server.id})
+    return client, text
 
 
 def _filename(client: WireGuardClient, ext: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", client.name)[:64] + ext
+    return render_safe(re.sub(r"[^A-Za-z0-9_.-]", "_", client.name)[:64] + ext, what="file name")
 
 
 @bp.get("/clients/<int:client_id>/config")
 @require("wireguard.clients.read")
 @file_response("text/plain")
 async def client_config(client_id: int):
-    """The client's wg-quick file (with its private key when the server generated it)."""
-    client, text = await _config(client_id)
+    """The client's wg-quick file (with its private key when the server generated it; that
+    download is audited)."""
+    client, text = await _config(client_id, "config")
     return Response(text, mimetype="text/plain",
                     headers={"Content-Disposition": f'attachment; filename="{_filename(client, ".conf")}"'})
 
@@ -175,7 +258,7 @@ async def client_config(client_id: int):
 @require("wireguard.clients.read")
 @file_response("image/png")
 async def client_qr(client_id: int):
-    """The client's config as a QR code (PNG), for phone apps."""
-    client, text = await _config(client_id)
+    """The client's config as a QR code (PNG), for phone apps (audited like the config)."""
+    client, text = await _config(client_id, "qr")
     return Response(peerconfig.qr_png(text), mimetype="image/png",
                     headers={"Content-Disposition": f'inline; filename="{_filename(client, ".png")}"'})

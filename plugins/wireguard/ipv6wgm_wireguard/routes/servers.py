@@ -10,11 +10,12 @@ from tortoise.transactions import in_transaction
 from ipv6wgm.api import Envelope, MessageEnvelope, conflict, invalid, iso, ok, paginate
 from ipv6wgm.openapi import file_response
 from ipv6wgm.runtime import current
-from ipv6wgm.security.rbac import require
-from ipv6wgm_wireguard import keys, peerconfig, service
+from ipv6wgm.security.rbac import current_principal, require
+from ipv6wgm.validation import render_safe
+from ipv6wgm_wireguard import keys, peerconfig, service, validation
 from ipv6wgm_wireguard.jobs import handshake_time
 from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
-from ipv6wgm_wireguard.routes.common import call_node, client_counts, get_server
+from ipv6wgm_wireguard.routes.common import audit_secret, call_node, client_counts, get_server, refuse_unsafe
 from ipv6wgm_wireguard.schemas import (
     ImportResult,
     PeersOut,
@@ -29,6 +30,8 @@ from ipv6wgm_wireguard.schemas import (
 )
 
 bp = Blueprint("wireguard_servers", __name__)
+bp.register_error_handler(*refuse_unsafe)
+SECRETS = "wireguard.servers.secrets"
 
 
 async def _check_node_unique(node: str, *, interface: str | None = None, port: int | None = None,
@@ -201,16 +204,26 @@ async def server_peers(server_id: int):
 @require("wireguard.servers.write")
 @file_response("text/plain")
 async def export_server(server_id: int):
-    """The server as a wg-quick file (holds its private key: write permission needed)."""
+    """The server as a wg-quick file. Its private key and the preshared keys are included only
+    for holders of ``wireguard.servers.secrets`` (admins by default), and that download is
+    audited; anyone else gets them as commented placeholders."""
     server = await get_server(server_id)
+    with_secrets = current_principal().can(SECRETS)
     clients = await WireGuardClient.filter(server_id=server.id).order_by("id")
-    peers = [peerconfig.ExportPeer(c.name, c.public_key, service.unseal(c.preshared_key_enc, c.public_key,
-                                                                        "client-psk"), service.client_routes(c))
-             for c in clients]
-    text = peerconfig.render_server(service.server_private_key(server), server.listen_port,
-                                    [a for a in (server.ipv4_address, server.ipv6_address) if a], server.mtu, peers)
+    peers = [peerconfig.ExportPeer(
+        c.name, c.public_key,
+        service.unseal(c.preshared_key_enc, c.public_key, "client-psk") if with_secrets else None,
+        service.client_routes(c), has_preshared_key=c.preshared_key_enc is not None) for c in clients]
+    text = peerconfig.render_server(service.server_private_key(server) if with_secrets else None,
+                                    server.listen_port, [a for a in (server.ipv4_address, server.ipv6_address) if a],
+                                    server.mtu, peers, with_secrets=with_secrets)
+    filename = render_safe(f"{server.interface}.conf", what="file name")
+    if with_secrets:
+        await audit_secret(f"WireGuard server {server.name} exported with its private and preshared keys",
+                           action="wireguard_server_export_secrets",
+                           details={"server_id": server.id, "peers": len(peers)})
     return Response(text, mimetype="text/plain",
-                    headers={"Content-Disposition": f'attachment; filename="{server.interface}.conf"'})
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @bp.post("/servers/import")
@@ -225,15 +238,24 @@ async def import_server(data: ServerImport):
         parsed = peerconfig.parse_server(data.config)
     except ValueError as exc:
         raise invalid("config", str(exc)) from None
+    fields = adopt_fields(parsed)
     async with in_transaction():
-        server = await _insert(data, parsed.private_key, **adopt_fields(parsed))
+        server = await _insert(data, parsed.private_key, **fields)
         count, skipped = await adopt(server, parsed)
     return ok({"server": await _out(server), "clients_imported": count, "details": {"skipped": skipped}},
               "server imported", 201)
 
 
 def adopt_fields(parsed: peerconfig.ParsedServer) -> dict:
-    v4 = next((a for a in parsed.addresses if ":" not in a), None)
-    v6 = next((a for a in parsed.addresses if ":" in a), None)
-    return {"listen_port": parsed.listen_port, "ipv4_address": v4, "ipv6_address": v6,
-            "dns_servers": parsed.dns, "mtu": parsed.mtu, "is_active": False}
+    """The server columns of an imported file, under the same rules as ``POST /servers``."""
+    fields: dict = {"listen_port": parsed.listen_port, "dns_servers": parsed.dns, "mtu": parsed.mtu,
+                    "is_active": False}
+    for version in (4, 6):
+        address = next((a for a in parsed.addresses if (":" in a) == (version == 6)), None)
+        try:
+            fields[f"ipv{version}_address"] = None if address is None else validation.server_address(address, version)
+        except ValueError as exc:
+            raise invalid("config", f"Address {address}: {exc}") from None
+    if not fields["ipv4_address"] and not fields["ipv6_address"]:
+        raise invalid("config", "[Interface] has no Address: the server needs an IPv4 or IPv6 tunnel address")
+    return fields
