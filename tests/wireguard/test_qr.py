@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import io
 
+import httpx
 import pytest
 import zxingcpp
 from PIL import Image
 
 from ipv6wgm_wireguard import qrcodes
+
+from .helpers import make_server
 
 CONFIG = """[Interface]
 # PrivateKey = <the private key that belongs to this client's public key>
@@ -44,8 +48,6 @@ def test_png_decodes_to_the_payload(peers: int) -> None:
 
 
 def test_data_url_is_a_png() -> None:
-    import base64
-
     url = qrcodes.data_url_of_config(CONFIG)
     assert url.startswith("data:image/png;base64,")
     assert decode(base64.b64decode(url.split(",", 1)[1])) == qrcodes.payload(CONFIG)
@@ -55,3 +57,25 @@ def test_too_large_is_refused() -> None:
     with pytest.raises(qrcodes.QrTooLarge):
         qrcodes.png("x" * 2954)  # version 40-L holds 2953 bytes
     assert decode(qrcodes.png("y" * 2953)) == "y" * 2953
+
+
+def test_api_qr_codes_decode_to_the_config(server, admin: httpx.Client) -> None:
+    """Both backends: the create answer's QR and GET /qr decode to the downloaded config minus
+    comments; a config too large for any QR code gives a null qr_code and a 422, not a 500."""
+    srv = make_server(admin)
+    created = admin.post("/wireguard/clients", json={"name": "qr1", "server_id": srv["id"]})
+    assert created.status_code == 201, created.text
+    data = created.json()["data"]
+    config = admin.get(f"/wireguard/clients/{data['id']}/config").text
+    assert config == data["config"]
+    assert decode(base64.b64decode(data["qr_code"].split(",", 1)[1])) == qrcodes.payload(config)
+    qr = admin.get(f"/wireguard/clients/{data['id']}/qr")
+    assert qr.status_code == 200 and qr.headers["content-type"] == "image/png"
+    assert decode(qr.content) == qrcodes.payload(config)
+
+    many = [f"fd{i:02x}:a{i:03x}:b{i:03x}:c{i:03x}:d{i:03x}:e{i:03x}:f{i:03x}:1230/124" for i in range(64)]
+    big = admin.post("/wireguard/clients", json={"name": "qr-big", "server_id": srv["id"], "allowed_ips": many})
+    assert big.status_code == 201, big.text
+    assert big.json()["data"]["qr_code"] is None and len(big.json()["data"]["config"]) > 2953
+    refused = admin.get(f"/wireguard/clients/{big.json()['data']['id']}/qr")
+    assert refused.status_code == 422 and refused.json()["error"]["details"]["field"] == "config"

@@ -10,14 +10,11 @@ reads with the same module the API uses, and refuses what wg-quick would read di
 from __future__ import annotations
 
 import base64
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import qrcode
-from qrcode.image.pure import PyPNGImage
-
 from ipv6wgm.validation import UnsafeValue, render_all, render_safe
+from ipv6wgm_wireguard import qrcodes
 from ipv6wgm_wireguard import validation as v
 
 SECRET_OMITTED = "<omitted: needs the wireguard.servers.secrets permission>"  # noqa: S105 - a placeholder
@@ -79,9 +76,8 @@ def check_lines(text: str) -> str:
 
 
 def qr_png(text: str) -> bytes:
-    buf = io.BytesIO()
-    qrcode.make(check_lines(text), image_factory=PyPNGImage, box_size=6, border=2).save(buf)
-    return buf.getvalue()
+    """The config as a QR code (comments left out); ``qrcodes.QrTooLarge`` if it cannot be one."""
+    return qrcodes.png_of_config(check_lines(text))
 
 
 def qr_data_url(text: str) -> str:

@@ -207,7 +207,7 @@ class ClientOut(BaseModel):
 class ClientCreated(ClientOut):
     private_key: str | None
     config: str
-    qr_code: str
+    qr_code: str | None = Field(description="PNG data URL; null when the config is too large for a QR code")
 
 
 class ClientList(BaseModel):

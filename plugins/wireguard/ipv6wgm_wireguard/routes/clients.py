@@ -24,6 +24,7 @@ from ipv6wgm.api import (
     Envelope,
     MessageEnvelope,
     conflict,
+    invalid,
     iso,
     not_found,
     ok,
@@ -36,6 +37,7 @@ from ipv6wgm.validation import render_safe
 from ipv6wgm_wireguard import peerconfig, service
 from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
 from ipv6wgm_wireguard.provisioning import create_client, delegate_prefix, release_prefix
+from ipv6wgm_wireguard.qrcodes import QrTooLarge
 from ipv6wgm_wireguard.routes.common import audit_secret, enqueue_node, refuse_unsafe
 from ipv6wgm_wireguard.schemas import ClientCreate, ClientCreated, ClientList, ClientOut, ClientQuery, ClientUpdate
 
@@ -118,7 +120,7 @@ async def create_client_route(data: ClientCreate):
         data, owner_id, disabled_by=None if data.enabled else (service.OPERATOR if operator else service.OWNER))
     try:
         config = service.client_config(client, server)
-        qr_code = peerconfig.qr_data_url(config)
+        qr_code = _qr_or_none(config)
     except Exception:
         await release_prefix(client)
         await client.delete()
@@ -239,6 +241,15 @@ async def _config(client_id: int, what: str) -> tuple[WireGuardClient, str]:
     return client, text
 
 
+def _qr_or_none(config: str) -> str | None:
+    """A config with very many allowed IPs may not fit any QR code: the client is still valid,
+    its file is the way to hand it over."""
+    try:
+        return peerconfig.qr_data_url(config)
+    except QrTooLarge:
+        return None
+
+
 def _filename(client: WireGuardClient, ext: str) -> str:
     return render_safe(re.sub(r"[^A-Za-z0-9_.-]", "_", client.name)[:64] + ext, what="file name")
 
@@ -258,7 +269,12 @@ async def client_config(client_id: int):
 @require("wireguard.clients.read")
 @file_response("image/png")
 async def client_qr(client_id: int):
-    """The client's config as a QR code (PNG), for phone apps (audited like the config)."""
+    """The client's config as a QR code (PNG, comment lines left out), for phone apps (audited
+    like the config). 422 when the config is too large for any QR code."""
     client, text = await _config(client_id, "qr")
-    return Response(peerconfig.qr_png(text), mimetype="image/png",
+    try:
+        png = peerconfig.qr_png(text)
+    except QrTooLarge as exc:
+        raise invalid("config", f"{exc}; download the file instead") from None
+    return Response(png, mimetype="image/png",
                     headers={"Content-Disposition": f'inline; filename="{_filename(client, ".png")}"'})
