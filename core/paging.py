@@ -126,6 +126,7 @@ class Statements:
     page: str  # the total as its first column, then the page
     count: str
     backward: str  # the page read from the end: deep pages cost what the first ones do
+    rows: str  # no count, no offset
 
 
 def _reverse(order: tuple[str, ...]) -> tuple[str, ...]:
@@ -153,7 +154,8 @@ def _statements(dialect: str, table: str, columns: tuple[str, ...], order: tuple
     count = f"SELECT COUNT(*) {source}"  # noqa: S608 - identifiers from model metadata, values bound
     page = f"SELECT ({count}) AS page_total, {cols} {source} ORDER BY {order_by(order)} LIMIT {mark} OFFSET {mark}"
     backward = f"SELECT {cols} {source} ORDER BY {order_by(_reverse(order))} LIMIT {mark} OFFSET {mark}"
-    return Statements(page, count, backward)
+    rows = f"SELECT {cols} {source} ORDER BY {order_by(order)} LIMIT {mark}"
+    return Statements(page, count, backward, rows)
 
 
 def _placeholder(shape: tuple[Any, ...]) -> Condition:
@@ -216,14 +218,30 @@ async def fetch_page(model: Any, columns: Sequence[str], query: PageQuery, *,
         total = int(_values(count_rows[0])[0]) if count_rows else 0
         if query.offset >= DEEP_OFFSET and query.offset < total:
             raws = await _deep_page(run, sql, conds, query, total)
-    converters = _converters(model, cols)
+    return _records(model, cols, raws), pagination(query, total)
+
+
+async def fetch_rows(model: Any, columns: Sequence[str], *, where: Sequence[Condition] = (),
+                     order: Sequence[str] = ("id",), limit: int = 1000) -> list[SimpleNamespace]:
+    """Rows without a count (e.g. the owners of a page's objects), by the same fast path."""
+    meta = model._meta
+    db = connections.get(meta.default_connection or "default")
+    dialect = db.capabilities.dialect
+    cols = tuple(columns)
+    sql = _statements(dialect, meta.db_table, cols, tuple(order), tuple(_shape(c) for c in where))
+    rows = await _runner(db, dialect, where)(sql.rows, [*_params(where), limit])
+    return _records(model, cols, [_values(row) for row in rows])
+
+
+def _records(model: Any, columns: tuple[str, ...], raws: list[tuple[Any, ...]]) -> list[SimpleNamespace]:
+    converters = _converters(model, columns)
     records = []
     for raw in raws:
         row = list(raw)
         for index, convert in converters:
             row[index] = convert(row[index])
-        records.append(SimpleNamespace(**dict(zip(cols, row, strict=True))))
-    return records, pagination(query, total)
+        records.append(SimpleNamespace(**dict(zip(columns, row, strict=True))))
+    return records
 
 
 def _runner(db: Any, dialect: str, where: Sequence[Condition]) -> Any:

@@ -88,6 +88,14 @@ def scope_owned(queryset: Any, principal: Principal, all_permission: str, owner_
     return queryset.filter(**{owner_field: principal.id})
 
 
+def owned_conditions(principal: Principal, all_permission: str, owner_field: str = "owner_id") -> list[Any]:
+    """``scope_owned`` for ``ipv6wgm.paging``: the conditions that narrow a page to the
+    principal's own objects (none when it may see everyone's)."""
+    from ipv6wgm.paging import Eq
+
+    return [] if principal.can(all_permission) else [Eq(owner_field, principal.id)]
+
+
 async def get_owned(
     queryset: Any, object_id: Any, principal: Principal, all_permission: str, what: str,
     owner_field: str = "owner_id",

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from ipv6wgm.api import conflict, iso, utcnow
+from ipv6wgm.paging import Eq, In, fetch_rows
 from ipv6wgm.runtime import current
 from ipv6wgm.validation import UnsafeValue
 from ipv6wgm_wireguard import validation
@@ -118,7 +119,8 @@ async def inactive_owners(owner_ids: Iterable[int | None]) -> set[int]:
     ids = {i for i in owner_ids if i is not None}
     if not ids:
         return set()
-    return set(await User.filter(id__in=ids, is_active=False).values_list("id", flat=True))
+    rows = await fetch_rows(User, ("id",), where=[In("id", tuple(sorted(ids))), Eq("is_active", False)])
+    return {row.id for row in rows}
 
 
 async def owner_active(owner_id: int | None) -> bool:
@@ -160,7 +162,15 @@ def serialize_client(client: WireGuardClient, now: datetime | None = None, owner
     }
 
 
-async def serialize_clients(clients: list[WireGuardClient]) -> list[dict[str, Any]]:
+CLIENT_COLUMNS = (
+    "id", "name", "server_id", "owner_id", "description", "ipv4_address", "ipv6_address", "public_key",
+    "private_key_enc", "preshared_key_enc", "dns_servers", "allowed_ips", "persistent_keepalive", "enabled",
+    "disabled_by", "quota_bytes", "expires_at", "ipv6_pool_id", "delegated_prefix", "last_handshake",
+    "bytes_received", "bytes_sent", "endpoint_observed", "created_at", "updated_at",
+)  # what serialize_client reads: a list page selects these, never whole rows
+
+
+async def serialize_clients(clients: list[Any]) -> list[dict[str, Any]]:
     """API form of a page of clients; the owners' activation is read in one query."""
     now, inactive = utcnow(), await inactive_owners(c.owner_id for c in clients)
     return [serialize_client(c, now, c.owner_id not in inactive) for c in clients]

@@ -16,7 +16,6 @@ from typing import Any
 
 from quart import Blueprint, Response
 from quart_schema import document_response, validate_querystring, validate_request
-from tortoise.expressions import Q
 
 from ipv6wgm.api import (
     INSUFFICIENT_PERMISSIONS,
@@ -28,10 +27,10 @@ from ipv6wgm.api import (
     iso,
     not_found,
     ok,
-    paginate,
 )
 from ipv6wgm.openapi import file_response
-from ipv6wgm.security.rbac import Principal, current_principal, get_owned, require, scope_owned
+from ipv6wgm.paging import Condition, Eq, Search, fetch_page
+from ipv6wgm.security.rbac import Principal, current_principal, get_owned, owned_conditions, require
 from ipv6wgm.users.models import User
 from ipv6wgm.validation import render_safe
 from ipv6wgm_wireguard import peerconfig, service
@@ -81,12 +80,12 @@ def _set_enabled_fields(principal: Principal, client: WireGuardClient, enabled: 
 @document_response(Envelope[ClientList])
 async def list_clients(query_args: ClientQuery):
     """Clients (the caller's own unless it may see all); never private keys."""
-    qs = scope_owned(WireGuardClient.all().order_by("id"), current_principal(), ALL)
+    where: list[Condition] = owned_conditions(current_principal(), ALL)
     if query_args.server_id:
-        qs = qs.filter(server_id=query_args.server_id)
+        where.append(Eq("server_id", query_args.server_id))
     if query_args.search:
-        qs = qs.filter(Q(name__icontains=query_args.search) | Q(description__icontains=query_args.search))
-    rows, page = await paginate(qs, query_args)
+        where.append(Search(("name", "description"), query_args.search))
+    rows, page = await fetch_page(WireGuardClient, service.CLIENT_COLUMNS, query_args, where=where)
     return ok({"clients": await service.serialize_clients(rows), "pagination": page})
 
 
