@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from quart import Quart, Response, g, request
+from quart.json.provider import DefaultJSONProvider
 from quart_schema import QuartSchema, RequestSchemaValidationError
 from tortoise.exceptions import DBConnectionError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -25,6 +26,7 @@ from ipv6wgm.api import (
     VALIDATION_ERROR,
     ApiError,
     error_response,
+    loads_json,
 )
 from ipv6wgm.auth.service import authenticate, bearer
 from ipv6wgm.bootstrap import build_runtime, start_runtime, stop_runtime
@@ -41,10 +43,18 @@ DB_DOWN = (DBConnectionError, OperationalError, ConnectionError, TimeoutError, O
 HTTP_CODES = {400: BAD_REQUEST, 404: RESOURCE_NOT_FOUND, 405: METHOD_NOT_ALLOWED, 413: BAD_REQUEST}
 
 
+class JsonProvider(DefaultJSONProvider):
+    """Every JSON body of every route is parsed here, once: too deep a nesting is a 400."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return loads_json(s)
+
+
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Quart:
     settings = settings or load_settings()
     runtime = build_runtime(settings)
     app = Quart("ipv6wgm")
+    app.json = JsonProvider(app)
     app.url_map.converters["int"] = BoundedIntConverter
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.config["QUART_SCHEMA_CONVERSION_PREFERENCE"] = "pydantic"
