@@ -10,7 +10,6 @@ import logging
 from typing import Any
 
 from quart import Quart, Response, g, request
-from quart.json.provider import DefaultJSONProvider
 from quart_schema import QuartSchema, RequestSchemaValidationError
 from tortoise.exceptions import DBConnectionError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -43,18 +42,21 @@ DB_DOWN = (DBConnectionError, OperationalError, ConnectionError, TimeoutError, O
 HTTP_CODES = {400: BAD_REQUEST, 404: RESOURCE_NOT_FOUND, 405: METHOD_NOT_ALLOWED, 413: BAD_REQUEST}
 
 
-class JsonProvider(DefaultJSONProvider):
-    """Every JSON body of every route is parsed here, once: too deep a nesting is a 400."""
+def _guard_json_bodies(app: Quart) -> None:
+    """Every JSON body of every route is parsed by ``app.json``: too deep a nesting becomes a 400
+    there, once. Quart-Schema installs its own provider (for pydantic output), so extend that."""
 
-    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        return loads_json(s)
+    class GuardedJsonProvider(type(app.json)):  # type: ignore[misc]
+        def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+            return loads_json(s)
+
+    app.json = GuardedJsonProvider(app)
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Quart:
     settings = settings or load_settings()
     runtime = build_runtime(settings)
     app = Quart("ipv6wgm")
-    app.json = JsonProvider(app)
     app.url_map.converters["int"] = BoundedIntConverter
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.config["QUART_SCHEMA_CONVERSION_PREFERENCE"] = "pydantic"
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Qua
         security_schemes={"bearerAuth": {"type": "http", "scheme": "bearer", "bearer_format": "JWT"}},
         openapi_provider_class=Provider,
     )
+    _guard_json_bodies(app)
     for spec in runtime.registry.blueprints:
         app.register_blueprint(spec.blueprint, url_prefix=spec.url_prefix)
     app.register_blueprint(build_ws_blueprint())

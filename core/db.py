@@ -74,8 +74,10 @@ async def init_db(settings: Settings, apps: dict[str, ModelApp]) -> None:
 async def upgrade(settings: Settings, apps: dict[str, ModelApp]) -> None:
     """Apply every app's pending migrations; safe to run concurrently with nothing else."""
     config = tortoise_config(settings, apps)
-    await tortoise_migrate(config=config)
-    await Tortoise.close_connections()
+    try:
+        await tortoise_migrate(config=config)
+    finally:  # also on failure: an open aiosqlite thread would keep the process from exiting
+        await Tortoise.close_connections()
 
 
 async def close_db() -> None:

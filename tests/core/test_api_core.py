@@ -128,6 +128,8 @@ def test_log_export_formats_and_download(server: ServerProcess, admin: httpx.Cli
         assert ISO_Z.match(data["expires_at"])
         r = admin.get(data["download_url"])
         assert r.status_code == 200 and len(r.content) == data["file_size"]
+        assert r.headers["Cache-Control"] == "no-store"
+        assert r.headers["Content-Disposition"] == f'attachment; filename="{data["download_url"].rsplit("/", 1)[1]}"'
         if fmt == "json":
             assert isinstance(json.loads(r.content), list)
         elif fmt == "csv":
@@ -139,6 +141,21 @@ def test_log_export_formats_and_download(server: ServerProcess, admin: httpx.Cli
     error(r, 401, "INVALID_CREDENTIALS")
     error(admin.get("/logs/export/download/export_20200101_000000_" + "0" * 32 + ".json"), 404,
           "RESOURCE_NOT_FOUND")
+
+
+def test_log_exports_belong_to_their_exporter(server: ServerProcess, admin_token: str, admin: httpx.Client) -> None:
+    exporter, other = server.make_user(admin_token, "manager"), server.make_user(admin_token, "manager")
+    with server.client(exporter["token"]) as mine, server.client(other["token"]) as theirs:
+        url = envelope(mine.get("/logs/export", params={"format": "txt"}))["data"]["download_url"]
+        body = mine.get(url)
+        assert body.status_code == 200 and body.headers["Cache-Control"] == "no-store"
+        error(theirs.get(url), 404, "RESOURCE_NOT_FOUND")  # same answer as a name that does not exist
+        assert admin.get(url).content == body.content  # admins may read any export
+        other_url = envelope(theirs.get("/logs/export"))["data"]["download_url"]
+        error(mine.get(other_url), 404, "RESOURCE_NOT_FOUND")
+    big = envelope(admin.get("/logs/export", params={"format": "json"}))["data"]
+    r = admin.get(big["download_url"])
+    assert len(r.content) == big["file_size"] and json.loads(r.content)[0]["id"] > 0
 
 
 def test_system_info_is_real(server: ServerProcess, admin: httpx.Client) -> None:
