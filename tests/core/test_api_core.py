@@ -87,6 +87,25 @@ def test_users_crud_search_and_filters(server: ServerProcess, admin: httpx.Clien
     error(admin.get(f"/users/{uid}"), 404, "RESOURCE_NOT_FOUND")
 
 
+def test_own_email_unchanged_is_a_no_op_and_emails_are_case_insensitive(server: ServerProcess,
+                                                                         admin_token: str) -> None:
+    user, other = server.make_user(admin_token), server.make_user(admin_token)
+    with server.client(user["token"]) as c:
+        before = envelope(c.get(f"/users/{user['id']}"))["data"]
+        same = envelope(c.put(f"/users/{user['id']}", json={"email": user["email"]}))
+        assert same["data"] == before and same["message"] == "user unchanged"  # nothing written
+        shouted = envelope(c.put(f"/users/{user['id']}", json={"email": user["email"].upper()}))
+        assert shouted["message"] == "user unchanged"  # stored lower-case, so also a no-op
+        taken = c.put(f"/users/{user['id']}", json={"email": other["email"].upper()})
+        error(taken, 409, "RESOURCE_CONFLICT")  # the same on SQLite and MariaDB
+        assert error(c.put(f"/users/{user['id']}", json={"email": "x@y"}), 422, "VALIDATION_ERROR")
+        moved = envelope(c.put(f"/users/{user['id']}", json={"email": "New.Address@Example.COM"}))["data"]
+        assert moved["email"] == "new.address@example.com"
+    with server.client(admin_token) as admin:
+        error(admin.post("/users", json={"username": f"dup_{user['id']}", "password": "password-123",
+                                         "email": "NEW.address@example.com"}), 409, "RESOURCE_CONFLICT")
+
+
 def test_pagination_is_capped(server: ServerProcess, admin: httpx.Client) -> None:
     data = envelope(admin.get("/users", params={"size": 5000}))["data"]
     assert data["pagination"]["size"] == 100

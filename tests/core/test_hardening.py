@@ -3,12 +3,15 @@ and the server's files are readable by their owner only."""
 
 from __future__ import annotations
 
+import json
 import stat
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
-from ipv6wgm.testing import ServerProcess
+from ipv6wgm.testing import ServerProcess, recv_until, ws_url
 
 DEEP = [b"[" * 100_000, b'{"a":' * 50_000, b"[" * 70 + b"]" * 70, b'{"username":' + b"[" * 2000 + b"]" * 2000 + b"}"]
 
@@ -24,6 +27,21 @@ def test_deeply_nested_json_is_a_client_error(server: ServerProcess, admin: http
     error = r.json()
     assert error["success"] is False and error["error"]["code"] in ("BAD_REQUEST", "VALIDATION_ERROR")
     assert admin.get("/auth/me").status_code == 200  # and the server is fine
+
+
+def test_deeply_nested_websocket_messages(server: ServerProcess, admin_token: str) -> None:
+    with connect(ws_url(server, token=admin_token), max_size=None) as ws:
+        recv_until(ws, "connected")
+        ws.send("[" * 100_000)
+        assert recv_until(ws, "error")["data"]["code"] == "VALIDATION_ERROR"
+        ws.send(json.dumps({"action": "ping"}))
+        recv_until(ws, "pong")  # the connection survived
+    with connect(ws_url(server)) as ws:  # as the first (authentication) message
+        ws.send('{"token":' * 50_000)
+        assert recv_until(ws, "error")["data"]["code"] == "INVALID_CREDENTIALS"
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+    assert closed.value.rcvd.code == 4401
 
 
 def test_shallow_nesting_still_parses(admin: httpx.Client) -> None:
