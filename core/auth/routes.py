@@ -139,7 +139,9 @@ async def change_password(data: PasswordChange):
     same per-address throttle as logins.
     """
     principal = current_principal()
-    user = await User.get(id=principal.id)  # the cached principal may hold an older hash
+    user = await User.filter(id=principal.id, is_active=True).first()  # the cached copy may hold an older hash
+    if user is None:
+        raise ApiError(401, INVALID_CREDENTIALS, "session is no longer valid")
     ip = request.remote_addr
     throttle = service.throttle()
     blocked = await throttle.blocked(user.username, ip)
