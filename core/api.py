@@ -7,6 +7,7 @@ or raise ``ApiError`` and never build either shape by hand.
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
@@ -30,6 +31,7 @@ BAD_REQUEST = "BAD_REQUEST"
 METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
 
 MAX_PAGE_SIZE = 100
+MAX_JSON_DEPTH = 64
 
 
 def utcnow() -> datetime:
@@ -103,6 +105,26 @@ def error_response(err: ApiError) -> Response:
     for key, value in err.headers.items():
         response.headers[key] = value
     return response
+
+
+def loads_json(data: str | bytes) -> Any:
+    """``json.loads`` for untrusted input: too deep a nesting is a ``ValueError`` (a 400), not the
+    RecursionError the C scanner raises at ~1,000 levels, and not a value so deep that
+    validating or echoing it later would hit the recursion limit somewhere else."""
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth >= MAX_JSON_DEPTH:
+                    raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+                stack.append((child, depth + 1))
+    return value
 
 
 # ---- request models ---------------------------------------------------------------------

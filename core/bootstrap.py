@@ -95,7 +95,7 @@ async def _generate_admin() -> None:
     password = secrets.token_urlsafe(18)
     await create_user("admin", password, role="admin", full_name="Administrator")
     print(f"\n  First start: created admin account 'admin' with password: {password}\n"
-          "  It is shown only this once; change it with POST /api/v1/users/1/reset-password.\n",
+          "  It is shown only this once; change it with POST /api/v1/auth/change-password.\n",
           file=sys.stderr, flush=True)
 
 

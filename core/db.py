@@ -8,7 +8,9 @@ first (``register_models``). Schema changes go through each app's own migrations
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise
@@ -32,6 +34,7 @@ def tortoise_config(settings: Settings, apps: dict[str, ModelApp]) -> dict[str, 
         creds.setdefault("pool_recycle", 300)
     elif connection["engine"].endswith("sqlite"):
         settings.ensure_data_dir()
+        private_sqlite_files(connection["credentials"].get("file_path", ""))
         connection["credentials"].setdefault("journal_mode", "WAL")
         connection["credentials"].setdefault("busy_timeout", 5000)
     return {
@@ -49,6 +52,21 @@ def tortoise_config(settings: Settings, apps: dict[str, ModelApp]) -> dict[str, 
     }
 
 
+def private_sqlite_files(file_path: str) -> None:
+    """SQLite creates its files 0644 (journals copy the database file's mode): the database holds
+    password hashes and encrypted keys, so it is created 0600 before SQLite opens it, and older
+    files (database, -wal, -shm, -journal) are tightened."""
+    if not file_path or file_path == ":memory:" or file_path.startswith("file:"):
+        return
+    path = Path(file_path)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        part = Path(f"{path}{suffix}")
+        if part.exists() and part.stat().st_mode & 0o077:
+            part.chmod(0o600)
+
+
 async def init_db(settings: Settings, apps: dict[str, ModelApp]) -> None:
     # Requests run in other tasks than start-up: Tortoise 1.x needs the global fallback context.
     await Tortoise.init(config=tortoise_config(settings, apps), _enable_global_fallback=True)
@@ -57,8 +75,10 @@ async def init_db(settings: Settings, apps: dict[str, ModelApp]) -> None:
 async def upgrade(settings: Settings, apps: dict[str, ModelApp]) -> None:
     """Apply every app's pending migrations; safe to run concurrently with nothing else."""
     config = tortoise_config(settings, apps)
-    await tortoise_migrate(config=config)
-    await Tortoise.close_connections()
+    try:
+        await tortoise_migrate(config=config)
+    finally:  # also on failure: an open aiosqlite thread would keep the process from exiting
+        await Tortoise.close_connections()
 
 
 def open_sqlite_reader(settings: Settings) -> sqlite3.Connection | None:

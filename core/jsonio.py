@@ -15,6 +15,8 @@ from typing import Any
 import orjson
 from quart.json.provider import DefaultJSONProvider
 
+from ipv6wgm.api import loads_json
+
 
 class FastJSONProvider(DefaultJSONProvider):
     """Installed over Quart-Schema's provider, whose ``default`` (pydantic models, dataclasses)
@@ -32,6 +34,10 @@ class FastJSONProvider(DefaultJSONProvider):
         if isinstance(value, set | frozenset | tuple):
             return list(value)
         return self._fallback_default(value)
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """Every JSON body of every route is parsed here: too deep a nesting is a 400, once."""
+        return loads_json(s)
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         if not kwargs.get("indent"):

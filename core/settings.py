@@ -10,14 +10,22 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import typing
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+ENV_PREFIX = "IPV6WGM_"
+
+
+class SettingsError(ValueError):
+    """A bad setting, worded for the operator: one line naming the variable, what it accepts
+    and what it got. Every entry point prints it as it is and exits non-zero (no traceback)."""
 
 
 class Settings(BaseSettings):
@@ -29,10 +37,10 @@ class Settings(BaseSettings):
     database_timeout: float = Field(5.0, gt=0, le=60)
     redis_url: str | None = None
     redis_prefix: str = Field("ipv6wgm", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
-    secret_key: SecretStr | None = None
+    secret_key: SecretStr | None = Field(None, min_length=32)
     secret_key_file: Path | None = None
     admin_username: str | None = None
-    admin_password: SecretStr | None = None
+    admin_password: SecretStr | None = Field(None, min_length=8, max_length=128)  # the password policy
     admin_email: str | None = None
     node_id: str = Field(default_factory=socket.gethostname, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     strict_plugins: bool = False
@@ -51,8 +59,9 @@ class Settings(BaseSettings):
     refresh_token_ttl: int = Field(7 * 86400, ge=300, le=90 * 86400)
     api_rate_limit: int = Field(1000, ge=10, le=1_000_000)
     login_rate_limit: int = Field(30, ge=1, le=100_000)
-    lockout_threshold: int = Field(5, ge=1, le=100)
-    lockout_seconds: int = Field(900, ge=1, le=86400)
+    lockout_threshold: int = Field(5, ge=1, le=100, description="failed logins per account and source address "
+                                   "before each further attempt is delayed")
+    lockout_seconds: int = Field(900, ge=1, le=86400, description="longest delay (the delay doubles per failure)")
     log_export_ttl: int = Field(3600, ge=60, le=7 * 86400)
     jwt_issuer: str = "ipv6wgm"
     jwt_audience: str = "ipv6wgm-api"
@@ -77,7 +86,11 @@ class Settings(BaseSettings):
         return [p.strip() for p in self.disabled_plugins.split(",") if p.strip()]
 
     def ensure_data_dir(self) -> Path:
+        """The data dir holds the database, the key file and BIRD's files: owner only (0700),
+        also when it already existed with looser modes."""
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if self.data_dir.stat().st_mode & 0o077:
+            self.data_dir.chmod(0o700)
         return self.data_dir
 
     @cached_property
@@ -86,7 +99,8 @@ class Settings(BaseSettings):
         if self.secret_key is not None:
             value = self.secret_key.get_secret_value().encode()
             if len(value) < 32:
-                raise ValueError("IPV6WGM_SECRET_KEY must be at least 32 characters")
+                raise SettingsError(f"{ENV_PREFIX}SECRET_KEY accepts text of at least 32 characters, "
+                                    f"got {len(value)} characters")
             return value
         path = self.secret_key_file or (self.data_dir / "secret.key")
         if not path.exists():
@@ -98,9 +112,60 @@ class Settings(BaseSettings):
             raise PermissionError(f"{path} must not be readable by group or others (chmod 600)")
         value = path.read_text().strip().encode()
         if len(value) < 32:
-            raise ValueError(f"{path} holds fewer than 32 characters")
+            raise SettingsError(f"{path} (the secret key file) must hold at least 32 characters, "
+                                f"got {len(value)}")
         return value
 
 
 def load_settings(**overrides: object) -> Settings:
-    return Settings(**overrides)  # type: ignore[arg-type]
+    """Settings from the environment (plus overrides); a bad value raises ``SettingsError``."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError("; ".join(_explain(err) for err in exc.errors())) from None
+
+
+def _explain(error: Any) -> str:
+    name = str(error["loc"][0]) if error.get("loc") else ""
+    field = Settings.model_fields.get(name)
+    if field is None:
+        return f"invalid settings: {error.get('msg', 'invalid value')}"
+    variable = f"{ENV_PREFIX}{name.upper()}"
+    raw = os.environ.get(variable, error.get("input"))
+    secret = _base_type(field.annotation) is SecretStr
+    got = f"a value of {len(str(raw))} characters" if secret else repr(str(raw))
+    return f"{variable} accepts {_accepts(field)}, got {got}"
+
+
+def _base_type(annotation: Any) -> Any:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) is not Literal and len(args) == 1:
+        return args[0]
+    return annotation
+
+
+def _accepts(field: Any) -> str:
+    """What a field accepts, from its type and constraints (so the message cannot drift)."""
+    kind = _base_type(field.annotation)
+    if typing.get_origin(kind) is Literal:
+        return "one of " + ", ".join(str(v) for v in typing.get_args(kind))
+    words = {int: "an integer", float: "a number", bool: "true or false (1/0, yes/no)", Path: "a path"}
+    text = words.get(kind, "text")
+    low = next((f">= {m.ge}" for m in field.metadata if isinstance(m, Ge)), None) or next(
+        (f"> {m.gt}" for m in field.metadata if isinstance(m, Gt)), None)
+    high = next((f"<= {m.le}" for m in field.metadata if isinstance(m, Le)), None) or next(
+        (f"< {m.lt}" for m in field.metadata if isinstance(m, Lt)), None)
+    if low and high and low.startswith(">=") and high.startswith("<="):
+        text += f" from {low[3:]} to {high[3:]}"
+    elif low or high:
+        text += " " + " and ".join(b for b in (low, high) if b)
+    shortest = next((m.min_length for m in field.metadata if isinstance(m, MinLen)), None)
+    longest = next((m.max_length for m in field.metadata if isinstance(m, MaxLen)), None)
+    if shortest is not None or longest is not None:
+        text += " of " + " and ".join(w for w in (
+            f"at least {shortest}" if shortest is not None else "", f"at most {longest}" if longest else "") if w)
+        text += " characters"
+    pattern = next((getattr(m, "pattern", None) for m in field.metadata if getattr(m, "pattern", None)), None)
+    if pattern:
+        text += f" matching {pattern}"
+    return text

@@ -16,7 +16,7 @@ from typing import Any
 
 from quart import Blueprint, websocket
 
-from ipv6wgm.api import ApiError, now_iso
+from ipv6wgm.api import ApiError, loads_json, now_iso
 from ipv6wgm.auth.service import authenticate
 from ipv6wgm.runtime import current
 from ipv6wgm.security.rbac import Principal
@@ -32,7 +32,7 @@ def _msg(message_type: str, data: Any) -> str:
 
 async def _first_message() -> dict[str, Any]:
     raw = await asyncio.wait_for(websocket.receive(), AUTH_TIMEOUT_S)
-    payload = json.loads(raw)
+    payload = loads_json(raw)
     if not isinstance(payload, dict):
         raise ValueError("first message must be a JSON object")
     return payload
@@ -107,7 +107,7 @@ async def _receive_loop(sub: Subscriber, *, allow_changes: bool) -> None:
     while True:
         raw = await websocket.receive()
         try:
-            payload = json.loads(raw)
+            payload = loads_json(raw)
             action = payload.get("action")
             channels = [str(c) for c in payload.get("channels", [])]
         except (ValueError, AttributeError, TypeError):

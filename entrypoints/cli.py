@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Any
 
-from ipv6wgm.settings import load_settings
+from ipv6wgm.settings import SettingsError, load_settings
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -201,10 +201,18 @@ def _plugin_commands(sub: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Every command checks the settings first: a bad one is one line on stderr and exit 2,
+    never a pydantic traceback (and never a plugin command silently missing because of it)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(with_plugins=bool(argv) and argv[0] not in CORE_COMMANDS).parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        if not argv or argv[0] not in ("-h", "--help"):
+            load_settings()
+        args = build_parser(with_plugins=bool(argv) and argv[0] not in CORE_COMMANDS).parse_args(argv)
+        return int(args.func(args) or 0)
+    except SettingsError as exc:
+        print(f"ipv6wgm: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

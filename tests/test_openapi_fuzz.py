@@ -21,7 +21,10 @@ import pytest
 
 from ipv6wgm.testing import ServerProcess, running_server
 
-LAST = ("/api/v1/system/config", "/api/v1/auth/logout")
+# Routes that can end or replace the fuzzer's own session: logout, renewing the access token it
+# presents, changing or resetting the admin's password (which ends the admin's other sessions).
+LAST = ("/api/v1/system/config", "/api/v1/auth/logout", "/api/v1/auth/refresh", "/api/v1/auth/change-password",
+        "/api/v1/users/{user_id}/reset-password")
 MAX_EXAMPLES = os.environ.get("IPV6WGM_FUZZ_EXAMPLES", "25")
 
 

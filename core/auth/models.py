@@ -3,6 +3,10 @@
 An access or refresh token names its session (``sid``); logging out or reusing a rotated
 refresh token revokes the session row, which every process checks on every request, so
 revocation survives restarts and crosses processes and nodes.
+
+``access_gen`` is the generation of the session's access tokens (claim ``gen``): refreshing with
+an access token (the spec's ``POST /auth/refresh``) moves it on, which revokes the presented
+token and every older one of the session, without touching the refresh-token rotation.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ class AuthSession(Model):
     id = fields.CharField(max_length=32, primary_key=True)
     user = fields.ForeignKeyField("core.User", related_name="sessions", on_delete=fields.CASCADE)
     refresh_jti = fields.CharField(max_length=32)
+    access_gen = fields.IntField(default=0, db_default=0)  # db_default: existing rows get 0
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField()
     revoked_at = fields.DatetimeField(null=True)

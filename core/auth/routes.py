@@ -1,12 +1,9 @@
-"""/auth: login, refresh (rotating), logout (revoking), me."""
+"""/auth: login (throttled), refresh, logout (revoking), change-password, me."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from quart import Blueprint, request
 from quart_schema import document_request, document_response, validate_request
-from tortoise.expressions import F
 
 from ipv6wgm.api import (
     INVALID_CREDENTIALS,
@@ -14,18 +11,27 @@ from ipv6wgm.api import (
     ApiError,
     Envelope,
     MessageEnvelope,
+    invalid,
     ok,
     utcnow,
 )
 from ipv6wgm.auth import service
-from ipv6wgm.auth.schemas import LoginData, LoginRequest, MeData, RefreshData, RefreshRequest
+from ipv6wgm.auth.schemas import (
+    LoginData,
+    LoginRequest,
+    MeData,
+    PasswordChange,
+    RefreshData,
+    RefreshRequest,
+)
+from ipv6wgm.auth.throttle import source_of
 from ipv6wgm.logs.service import audit
 from ipv6wgm.openapi import optional_body
 from ipv6wgm.runtime import current
 from ipv6wgm.security.passwords import verify_password
 from ipv6wgm.security.rbac import current_principal, public
 from ipv6wgm.users.models import User
-from ipv6wgm.users.service import serialize_user
+from ipv6wgm.users.service import serialize_user, set_password
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
 
@@ -34,28 +40,14 @@ def _client() -> tuple[str | None, str | None]:
     return request.remote_addr, request.headers.get("User-Agent")
 
 
-async def _locked(user: User) -> None:
-    now = utcnow()
-    if user.locked_until is not None and user.locked_until > now:
-        retry = max(1, int((user.locked_until - now).total_seconds()))
-        await audit(f"login refused: account {user.username} is locked", action="login_locked", level="WARNING",
-                    module="auth", user_id=user.id, username=user.username, status_code=429)
-        raise ApiError(429, RATE_LIMIT_EXCEEDED, "account temporarily locked after repeated failures",
-                       {"retry_after": retry}, {"Retry-After": str(retry)})
-
-
-async def _record_failure(user: User | None, username: str) -> None:
-    rt = current()
-    if user is not None:
-        await User.filter(id=user.id).update(failed_logins=F("failed_logins") + 1)
-        failures = await User.filter(id=user.id).values_list("failed_logins", flat=True)
-        if failures and failures[0] >= rt.settings.lockout_threshold:
-            until = utcnow() + timedelta(seconds=rt.settings.lockout_seconds)
-            await User.filter(id=user.id).update(locked_until=until, failed_logins=0)
-            await audit(f"account {user.username} locked", action="account_locked", level="WARNING",
-                        module="auth", user_id=user.id, username=user.username)
-    await audit(f"login failed for {username[:64]}", action="login_failed", level="WARNING", module="auth",
-                user_id=user.id if user else None, username=username[:64], status_code=401)
+async def _refuse_login(username: str, user: User | None, why: str, delay: int) -> ApiError:
+    """Audit why a login failed (admins see it in the log); the caller gets the same answer for
+    every reason, so it learns neither whether the account exists nor whether it is throttled."""
+    name = user.username if user else username[:64]
+    await audit(f"login failed for {name}: {why}", action="login_failed", level="WARNING", module="auth",
+                user_id=user.id if user else None, username=name, status_code=401,
+                details={"reason": why, **({"throttled_for_s": delay} if delay else {})})
+    return ApiError(401, INVALID_CREDENTIALS, "invalid username or password")
 
 
 @bp.post("/login")
@@ -63,25 +55,32 @@ async def _record_failure(user: User | None, username: str) -> None:
 @validate_request(LoginRequest)
 @document_response(Envelope[LoginData])
 async def login(data: LoginRequest):
-    """Log in with username and password; returns an access and a refresh token."""
+    """Log in with username and password; returns an access and a refresh token.
+
+    Failures are throttled per account and source address (see README, "Security model"); a
+    throttled, unknown, inactive or wrong-password login all answer the same 401.
+    """
     rt = current()
     ip, agent = _client()
-    allowed, retry = await rt.limiter.hit(f"login:{ip}", rt.settings.login_rate_limit)
+    allowed, retry = await rt.limiter.hit(f"login:{source_of(ip)}", rt.settings.login_rate_limit)
     if not allowed:
         raise ApiError(429, RATE_LIMIT_EXCEEDED, "too many login attempts", {"retry_after": retry},
                        {"Retry-After": str(retry)})
+    throttle = service.throttle()
     user = await User.filter(username=data.username).first()
-    if user is not None:
-        await _locked(user)
-    if not await verify_password(user.password_hash if user else None, data.password):
-        await _record_failure(user, data.username)
-        raise ApiError(401, INVALID_CREDENTIALS, "invalid username or password")
+    blocked = await throttle.blocked(data.username, ip)
+    # Always exactly one Argon2 verification (a dummy hash for unknown users), blocked or not.
+    valid = await verify_password(user.password_hash if user else None, data.password)
+    if not valid:
+        delay = await throttle.failed(data.username, ip)
+        why = "unknown user" if user is None else "throttled" if blocked else "wrong password"
+        raise await _refuse_login(data.username, user, why, delay)
+    if blocked:
+        raise await _refuse_login(data.username, user, "throttled (right password)", 0)
     if not user.is_active:
-        await audit(f"login refused: {user.username} is inactive", action="login_failed", level="WARNING",
-                    module="auth", user_id=user.id, username=user.username, status_code=401)
-        raise ApiError(401, INVALID_CREDENTIALS, "invalid username or password")
-    now = utcnow()
-    await User.filter(id=user.id).update(failed_logins=0, locked_until=None, last_login=now)
+        raise await _refuse_login(data.username, user, "inactive account", 0)
+    await throttle.succeeded(data.username, ip)
+    await User.filter(id=user.id).update(last_login=utcnow())
     tokens = await service.open_session(user, ip, agent)
     await audit(f"user {user.username} logged in", action="login", module="auth", user_id=user.id,
                 username=user.username, status_code=200)
@@ -96,23 +95,27 @@ async def login(data: LoginRequest):
 @document_request(RefreshRequest)
 @document_response(Envelope[RefreshData])
 async def refresh():
-    """Exchange a refresh token (Bearer header or ``refresh_token`` in the body) for a new pair.
+    """Exchange a token for new ones.
 
-    The refresh token rotates: the old one stops working, and presenting it again revokes the
-    whole session.
+    A refresh token (Bearer header or ``refresh_token`` in the body) rotates: the old one stops
+    working, and presenting it again revokes the whole session. A live access token in the
+    Bearer header (as the spec shows) gets a new access token; the presented one stops working,
+    and this works only within the session's absolute lifetime (the refresh-token lifetime
+    counted from the login).
     """
     token = service.bearer(request.headers.get("Authorization"))
-    body = await request.get_json(silent=True)
-    if body is not None:
+    raw = await request.get_data()
+    if raw.strip():
         try:
-            parsed = RefreshRequest.model_validate(body)
+            parsed = RefreshRequest.model_validate(await request.get_json(force=True))
         except ValueError:
             raise ApiError(422, "VALIDATION_ERROR", "validation failed",
                            {"field": "refresh_token", "message": "invalid body"}) from None
-        token = parsed.refresh_token or token
+        if parsed.refresh_token:
+            return ok(await service.rotate(parsed.refresh_token), "token refreshed")
     if not token:
         raise ApiError(401, INVALID_CREDENTIALS, "refresh token required")
-    return ok(await service.rotate(token), "token refreshed")
+    return ok(await service.refresh(token), "token refreshed")
 
 
 @bp.post("/logout")
@@ -124,6 +127,40 @@ async def logout():
     await audit(f"user {principal.user.username} logged out", action="logout", module="auth",
                 user_id=principal.id, username=principal.user.username, status_code=200)
     return ok(None, "logged out")
+
+
+@bp.post("/change-password")
+@validate_request(PasswordChange)
+@document_response(MessageEnvelope)
+async def change_password(data: PasswordChange):
+    """Change your own password. Every other session of yours ends; this one stays.
+
+    A wrong ``current_password`` answers 422 and changes nothing; failures count towards the
+    same per-address throttle as logins.
+    """
+    principal = current_principal()
+    user = await User.filter(id=principal.id, is_active=True).first()  # the cached copy may hold an older hash
+    if user is None:
+        raise ApiError(401, INVALID_CREDENTIALS, "session is no longer valid")
+    ip = request.remote_addr
+    throttle = service.throttle()
+    blocked = await throttle.blocked(user.username, ip)
+    valid = await verify_password(user.password_hash, data.current_password)
+    if blocked or not valid:
+        delay = 0 if valid else await throttle.failed(user.username, ip)
+        await audit(f"password change refused for {user.username}", action="password_change_failed",
+                    level="WARNING", module="auth", user_id=user.id, username=user.username, status_code=422,
+                    details={"reason": "throttled" if blocked else "wrong current password",
+                             **({"throttled_for_s": delay} if delay else {})})
+        raise invalid("current_password", "the current password was not accepted")
+    try:
+        revoked = await set_password(user, data.new_password, keep_session=principal.session_id,
+                                     reason="password changed")
+    except ValueError as exc:
+        raise invalid("new_password", str(exc)) from None
+    await audit(f"user {user.username} changed their password", action="password_changed", module="auth",
+                user_id=user.id, username=user.username, status_code=200, details={"sessions_revoked": revoked})
+    return ok({"sessions_revoked": revoked}, "password changed")
 
 
 @bp.get("/me")

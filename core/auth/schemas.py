@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from ipv6wgm.api import StrictBody
-from ipv6wgm.users.schemas import UserOut
+from ipv6wgm.users.schemas import PASSWORD, UserOut
 
 
 class LoginRequest(StrictBody):
@@ -15,6 +15,11 @@ class LoginRequest(StrictBody):
 
 class RefreshRequest(StrictBody):
     refresh_token: str | None = Field(None, max_length=4096)
+
+
+class PasswordChange(StrictBody):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=8, max_length=128, pattern=PASSWORD)
 
 
 class TokenUser(BaseModel):
@@ -35,11 +40,13 @@ class LoginData(BaseModel):
 
 
 class RefreshData(BaseModel):
+    """A refresh token gets a new pair; an access token gets a new access token only."""
+
     access_token: str
-    refresh_token: str
     token_type: str
     expires_in: int
-    refresh_expires_in: int
+    refresh_token: str | None = None
+    refresh_expires_in: int | None = None
 
 
 class MeData(UserOut):

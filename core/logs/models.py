@@ -1,6 +1,9 @@
 """Application and audit log rows, and log exports awaiting download.
 
 ``user_id`` is a plain column, not a foreign key: the audit trail of a deleted user stays.
+An export's content lives in the database (zlib-compressed, base64 text in chunks well under
+MariaDB's default ``max_allowed_packet``), so any API process can serve the download. Text, not
+a binary column: aiomysql 0.3 cannot send ``bytes`` parameters with PyMySQL 1.2.
 """
 
 from __future__ import annotations
@@ -41,3 +44,14 @@ class LogExport(Model):
 
     class Meta:
         table = "core_log_exports"
+
+
+class LogExportChunk(Model):
+    id = fields.BigIntField(primary_key=True)
+    export = fields.ForeignKeyField("core.LogExport", related_name="chunks", on_delete=fields.CASCADE)
+    seq = fields.IntField()
+    data = fields.TextField()  # base64 of a zlib stream slice
+
+    class Meta:
+        table = "core_log_export_chunks"
+        unique_together = (("export", "seq"),)

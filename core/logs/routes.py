@@ -5,18 +5,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from quart import Blueprint, send_file
+from quart import Blueprint, Response
 from quart_schema import document_response, validate_querystring
 
 from ipv6wgm.api import Envelope, iso, not_found, ok, paginate, utcnow
 from ipv6wgm.logs import export
-from ipv6wgm.logs.models import LogEntry, LogExport
+from ipv6wgm.logs.models import LogEntry, LogExport, LogExportChunk
 from ipv6wgm.logs.schemas import ExportOut, ExportQuery, LogFilter, LogList, LogOut, LogQuery
 from ipv6wgm.logs.service import serialize
 from ipv6wgm.security.rbac import current_principal, require
 
 bp = Blueprint("logs", __name__, url_prefix="/api/v1/logs")
-EXPORT_NAME_RE = re.compile(r"^export_\d{8}_\d{6}_[0-9a-f]{32}\.(json|csv|txt)$")
+EXPORT_NAME_RE = re.compile(r"export_\d{8}_\d{6}_[0-9a-f]{32}\.(json|csv|txt)")
+MIMETYPES = {"json": "application/json", "csv": "text/csv", "txt": "text/plain"}
 
 
 def _filtered(f: LogFilter | ExportQuery) -> Any:
@@ -81,12 +82,18 @@ async def export_logs(query_args: ExportQuery):
 @bp.get("/export/download/<string:name>")
 @require("logs.read")
 async def download_export(name: str):
-    """Download an export file until it expires."""
-    if not EXPORT_NAME_RE.match(name):
+    """Download an export until it expires: only its exporter or an admin (others get 404)."""
+    principal = current_principal()
+    if not EXPORT_NAME_RE.fullmatch(name):
         raise not_found("export")
     item = await LogExport.filter(name=name, expires_at__gt=utcnow()).first()
-    path = export.export_dir() / name
-    if item is None or not path.is_file():
+    if item is None or (item.user_id != principal.id and principal.role != "admin"):
         raise not_found("export")
-    mimetype = {"json": "application/json", "csv": "text/csv", "txt": "text/plain"}[item.format]
-    return await send_file(path, mimetype=mimetype, as_attachment=True, attachment_filename=name)
+    if not await LogExportChunk.filter(export_id=name).exists():  # written by an older version
+        raise not_found("export")
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Content-Length": str(item.file_size),
+        "Cache-Control": "no-store",
+    }
+    return Response(export.stream(name), status=200, mimetype=MIMETYPES[item.format], headers=headers)

@@ -3,7 +3,8 @@
 ``jwt.decode`` checks only the signature, so every claim the server relies on (``iss``, ``aud``,
 ``exp``, ``iat``, ``jti``, ``typ``, ``sid``) is validated with a claims registry here. Revocation
 lives in the session row the ``sid`` claim points at (see auth.models), which survives restarts
-and is shared by every process through the database.
+and is shared by every process through the database. Access tokens also carry ``gen``, the
+session's access-token generation they were issued in (absent means 0).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class TokenClaims:
     jti: str
     typ: str
     exp: int
+    gen: int = 0
 
 
 class TokenService:
@@ -57,9 +59,9 @@ class TokenService:
             for typ in (ACCESS, REFRESH)
         }
 
-    def issue(self, user_id: int, session_id: str, typ: str, ttl: int) -> tuple[str, TokenClaims]:
+    def issue(self, user_id: int, session_id: str, typ: str, ttl: int, gen: int = 0) -> tuple[str, TokenClaims]:
         now = int(time.time())
-        claims = TokenClaims(user_id, session_id, uuid.uuid4().hex, typ, now + ttl)
+        claims = TokenClaims(user_id, session_id, uuid.uuid4().hex, typ, now + ttl, gen)
         payload = {
             "iss": self.issuer,
             "aud": self.audience,
@@ -70,6 +72,8 @@ class TokenService:
             "iat": now,
             "exp": claims.exp,
         }
+        if typ == ACCESS:
+            payload["gen"] = gen
         return jwt.encode({"alg": ALGORITHM, "typ": "JWT"}, payload, self._key, algorithms=[ALGORITHM]), claims
 
     def verify(self, token: str, typ: str) -> TokenClaims:
@@ -81,7 +85,10 @@ class TokenService:
                 raise TokenError("unexpected algorithm")
             self._registries[typ].validate(decoded.claims)
             claims = decoded.claims
-            return TokenClaims(int(claims["sub"]), str(claims["sid"]), str(claims["jti"]), typ, int(claims["exp"]))
+            gen = claims.get("gen", 0)
+            if type(gen) is not int or gen < 0:
+                raise TokenError("invalid token generation")
+            return TokenClaims(int(claims["sub"]), str(claims["sid"]), str(claims["jti"]), typ, int(claims["exp"]), gen)
         except ExpiredTokenError as exc:
             raise TokenError("token expired", expired=True) from exc
         except (JoseError, ValueError, KeyError, TypeError) as exc:

@@ -13,9 +13,9 @@ from quart_schema import document_response, validate_querystring, validate_reque
 from ipv6wgm.accounts import AccountEvent, announce
 from ipv6wgm.api import Envelope, MessageEnvelope, conflict, forbidden, invalid, not_found, ok
 from ipv6wgm.auth.service import revoke_user_sessions, user_changed
+from ipv6wgm.logs.service import audit
 from ipv6wgm.paging import Condition, Eq, Search, fetch_page
 from ipv6wgm.runtime import current
-from ipv6wgm.security.passwords import check_policy, hash_password
 from ipv6wgm.security.rbac import current_principal, require
 from ipv6wgm.users import service
 from ipv6wgm.users.models import User
@@ -95,9 +95,12 @@ async def update_user(user_id: int, data: UserUpdate):
     """Update email, name, role or activation."""
     principal = current_principal()
     user = await _visible(user_id)
-    changes = data.model_dump(exclude_unset=True)
+    # Only what differs is a change: sending a value it already has (e.g. your own email) is a
+    # no-op; a null role or activation means "leave it".
+    changes = {k: v for k, v in data.model_dump(exclude_unset=True).items()
+               if v != getattr(user, k) and not (v is None and k in ("role", "is_active"))}
     own = user.id == principal.id
-    if own and any(k in changes and changes[k] != getattr(user, k) for k in ("role", "is_active")):
+    if own and ("role" in changes or "is_active" in changes):
         raise forbidden("you cannot change your own role or activation")
     if not own and not principal.can("users.write"):
         raise forbidden("missing permission: users.write")
@@ -105,12 +108,12 @@ async def update_user(user_id: int, data: UserUpdate):
         raise forbidden("only admins grant the admin role")
     if user.role == "admin" and not own and principal.role != "admin":
         raise forbidden("only admins change admins")
-    if changes.get("email") and await User.filter(email=changes["email"]).exclude(id=user.id).exists():
+    if changes.get("email") and await User.filter(email__iexact=changes["email"]).exclude(id=user.id).exists():
         raise conflict("email is already in use", field="email")
+    if not changes:
+        return ok(service.serialize_user(user, _perms(user)), "user unchanged")
     was_active = user.is_active
     for key, value in changes.items():
-        if key in ("role", "is_active") and value is None:
-            continue
         setattr(user, key, value)
     await user.save()
     if changes.get("is_active") is False or "role" in changes:
@@ -149,17 +152,19 @@ async def delete_user(user_id: int, query_args: UserDeleteQuery):
 @validate_request(PasswordReset)
 @document_response(MessageEnvelope)
 async def reset_password(user_id: int, data: PasswordReset):
-    """Set a new password and end the user's sessions (except the caller's own)."""
+    """Set a new password and end the user's sessions; resetting your own keeps only the
+    session you are calling from."""
     principal = current_principal()
     user = await _visible(user_id)
-    if user.role == "admin" and user.id != principal.id and principal.role != "admin":
+    own = user.id == principal.id
+    if user.role == "admin" and not own and principal.role != "admin":
         raise forbidden("only admins reset admin passwords")
-    problem = check_policy(data.new_password)
-    if problem:
-        raise invalid("new_password", problem)
-    user.password_hash = await hash_password(data.new_password)
-    user.failed_logins, user.locked_until = 0, None
-    await user.save()
-    if user.id != principal.id:
-        await revoke_user_sessions(user.id, "password reset")
+    try:
+        revoked = await service.set_password(user, data.new_password, reason="password reset",
+                                             keep_session=principal.session_id if own else None)
+    except ValueError as exc:
+        raise invalid("new_password", str(exc)) from None
+    await audit(f"password of {user.username} reset by {principal.user.username}", action="password_reset",
+                module="users", user_id=principal.id, username=principal.user.username, status_code=200,
+                details={"target_user_id": user.id, "target_username": user.username, "sessions_revoked": revoked})
     return ok(None, "password reset")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ipv6wgm.api import PageQuery, Pagination, StrictBody
 
@@ -13,12 +13,14 @@ USERNAME = r"^[A-Za-z0-9_.@-]{3,64}$"
 # Printable and not blank; the same rule as security.passwords.check_policy, stated in the schema.
 # Deliberately simple: deliverability is the mail server's business, not ours.
 EMAIL = r"^[^@ \x00-\x1f\x7f]{1,64}@[^@ \x00-\x1f\x7f]+\.[^@ \x00-\x1f\x7f.]+$"
+# Stored lower-cased, so uniqueness is the same on SQLite (case-sensitive) and MariaDB (not).
+Email = Annotated[str, Field(max_length=254, pattern=EMAIL), AfterValidator(str.lower)]
 PASSWORD = r"^[^\x00-\x1f\x7f]*[^ \x00-\x1f\x7f][^\x00-\x1f\x7f]*$"  # noqa: S105 - a pattern, not a secret
 
 
 class UserCreate(StrictBody):
     username: str = Field(pattern=USERNAME)
-    email: str | None = Field(None, max_length=254, pattern=EMAIL)
+    email: Email | None = None
     password: str = Field(min_length=8, max_length=128, pattern=PASSWORD)
     full_name: str | None = Field(None, max_length=128, pattern=r"^[^\x00-\x1f\x7f]*$")
     role: Role = "user"
@@ -26,7 +28,7 @@ class UserCreate(StrictBody):
 
 
 class UserUpdate(StrictBody):
-    email: str | None = Field(None, max_length=254, pattern=EMAIL)
+    email: Email | None = None
     full_name: str | None = Field(None, max_length=128, pattern=r"^[^\x00-\x1f\x7f]*$")
     role: Role | None = None
     is_active: bool | None = None

@@ -40,7 +40,7 @@ async def create_user(
         raise ValueError(problem)
     if await User.filter(username=username).exists():
         raise conflict(f"username {username!r} is taken", field="username")
-    if email and await User.filter(email=email).exists():
+    if email and await User.filter(email__iexact=email).exists():
         raise conflict("email is already in use", field="email")
     try:
         return await User.create(
@@ -49,6 +49,22 @@ async def create_user(
         )
     except IntegrityError:
         raise conflict("username or email is already in use") from None
+
+
+async def set_password(user: User, new_password: str, *, keep_session: str | None, reason: str) -> int:
+    """Store a new password and end the user's sessions, except ``keep_session`` (the caller's,
+    when it changed its own password). Returns how many sessions were revoked. Raises
+    ``ValueError`` when the password breaks the policy (nothing is changed then)."""
+    from ipv6wgm.auth.service import revoke_user_sessions, user_changed
+
+    problem = check_policy(new_password)
+    if problem:
+        raise ValueError(problem)
+    user.password_hash = await hash_password(new_password)
+    await user.save(update_fields=["password_hash", "updated_at"])
+    revoked = await revoke_user_sessions(user.id, reason, keep=keep_session)
+    await user_changed(user.id)
+    return revoked
 
 
 async def ensure_first_admin(username: str | None, password: str | None, email: str | None = None) -> User | None:

@@ -87,6 +87,25 @@ def test_users_crud_search_and_filters(server: ServerProcess, admin: httpx.Clien
     error(admin.get(f"/users/{uid}"), 404, "RESOURCE_NOT_FOUND")
 
 
+def test_own_email_unchanged_is_a_no_op_and_emails_are_case_insensitive(server: ServerProcess,
+                                                                         admin_token: str) -> None:
+    user, other = server.make_user(admin_token), server.make_user(admin_token)
+    with server.client(user["token"]) as c:
+        before = envelope(c.get(f"/users/{user['id']}"))["data"]
+        same = envelope(c.put(f"/users/{user['id']}", json={"email": user["email"]}))
+        assert same["data"] == before and same["message"] == "user unchanged"  # nothing written
+        shouted = envelope(c.put(f"/users/{user['id']}", json={"email": user["email"].upper()}))
+        assert shouted["message"] == "user unchanged"  # stored lower-case, so also a no-op
+        taken = c.put(f"/users/{user['id']}", json={"email": other["email"].upper()})
+        error(taken, 409, "RESOURCE_CONFLICT")  # the same on SQLite and MariaDB
+        assert error(c.put(f"/users/{user['id']}", json={"email": "x@y"}), 422, "VALIDATION_ERROR")
+        moved = envelope(c.put(f"/users/{user['id']}", json={"email": "New.Address@Example.COM"}))["data"]
+        assert moved["email"] == "new.address@example.com"
+    with server.client(admin_token) as admin:
+        error(admin.post("/users", json={"username": f"dup_{user['id']}", "password": "password-123",
+                                         "email": "NEW.address@example.com"}), 409, "RESOURCE_CONFLICT")
+
+
 def test_pagination_is_capped(server: ServerProcess, admin: httpx.Client) -> None:
     data = envelope(admin.get("/users", params={"size": 5000}))["data"]
     assert data["pagination"]["size"] == 100
@@ -128,6 +147,8 @@ def test_log_export_formats_and_download(server: ServerProcess, admin: httpx.Cli
         assert ISO_Z.match(data["expires_at"])
         r = admin.get(data["download_url"])
         assert r.status_code == 200 and len(r.content) == data["file_size"]
+        assert r.headers["Cache-Control"] == "no-store"
+        assert r.headers["Content-Disposition"] == f'attachment; filename="{data["download_url"].rsplit("/", 1)[1]}"'
         if fmt == "json":
             assert isinstance(json.loads(r.content), list)
         elif fmt == "csv":
@@ -139,6 +160,21 @@ def test_log_export_formats_and_download(server: ServerProcess, admin: httpx.Cli
     error(r, 401, "INVALID_CREDENTIALS")
     error(admin.get("/logs/export/download/export_20200101_000000_" + "0" * 32 + ".json"), 404,
           "RESOURCE_NOT_FOUND")
+
+
+def test_log_exports_belong_to_their_exporter(server: ServerProcess, admin_token: str, admin: httpx.Client) -> None:
+    exporter, other = server.make_user(admin_token, "manager"), server.make_user(admin_token, "manager")
+    with server.client(exporter["token"]) as mine, server.client(other["token"]) as theirs:
+        url = envelope(mine.get("/logs/export", params={"format": "txt"}))["data"]["download_url"]
+        body = mine.get(url)
+        assert body.status_code == 200 and body.headers["Cache-Control"] == "no-store"
+        error(theirs.get(url), 404, "RESOURCE_NOT_FOUND")  # same answer as a name that does not exist
+        assert admin.get(url).content == body.content  # admins may read any export
+        other_url = envelope(theirs.get("/logs/export"))["data"]["download_url"]
+        error(mine.get(other_url), 404, "RESOURCE_NOT_FOUND")
+    big = envelope(admin.get("/logs/export", params={"format": "json"}))["data"]
+    r = admin.get(big["download_url"])
+    assert len(r.content) == big["file_size"] and json.loads(r.content)[0]["id"] > 0
 
 
 def test_system_info_is_real(server: ServerProcess, admin: httpx.Client) -> None:
