@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -40,11 +41,16 @@ def utcnow() -> datetime:
 
 def iso(value: datetime | None) -> str | None:
     """ISO-8601 in UTC with ``Z``, as the spec shows; naive values are taken as UTC."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return None if value is None else _iso(value)
+
+
+@lru_cache(maxsize=65536)
+def _iso(value: datetime) -> str:
+    """Memoised: a list page formats ~80 timestamps, mostly the same ones as the last time it
+    was asked for (formatting costs ~1 us each, a cache hit ~0.1 us)."""
+    if value.tzinfo is not None and value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat()[:19] + "Z"
 
 
 def now_iso() -> str:
