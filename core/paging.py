@@ -58,6 +58,20 @@ class Search:
 
 
 Condition = Eq | In | Range | Search
+
+
+@dataclass(frozen=True)
+class Expr:
+    """A computed column: ``sql`` names identifiers as ``{name}`` (quoted per dialect), e.g.
+    ``Expr("has_key", "{key_enc} IS NOT NULL", boolean=True)``; written in code, never from a
+    request. Lets a page carry a flag or a related value instead of a second round trip."""
+
+    name: str
+    sql: str
+    boolean: bool = False
+
+
+Column = str | Expr
 DEEP_OFFSET = 1000  # from here on, the total is read first to pick the cheaper end
 
 
@@ -134,7 +148,26 @@ def _reverse(order: tuple[str, ...]) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=512)
-def _statements(dialect: str, table: str, columns: tuple[str, ...], order: tuple[str, ...],
+class _Quoted(dict):  # type: ignore[type-arg]
+    def __init__(self, quote: Any) -> None:
+        super().__init__()
+        self.quote = quote
+
+    def __missing__(self, key: str) -> str:
+        return str(self.quote(key))
+
+
+def _column_sql(column: Column, quote: Any) -> str:
+    if isinstance(column, Expr):
+        return f"({column.sql.format_map(_Quoted(quote))}) AS {quote(column.name)}"
+    return str(quote(column))
+
+
+def _name(column: Column) -> str:
+    return column.name if isinstance(column, Expr) else column
+
+
+def _statements(dialect: str, table: str, columns: tuple[Column, ...], order: tuple[str, ...],
                 shape: tuple[tuple[Any, ...], ...]) -> Statements:
     if dialect == "mysql":
         def quote(name: str) -> str:
@@ -149,7 +182,7 @@ def _statements(dialect: str, table: str, columns: tuple[str, ...], order: tuple
     def order_by(terms: tuple[str, ...]) -> str:
         return ", ".join(f"{quote(o.lstrip('-'))} {'DESC' if o.startswith('-') else 'ASC'}" for o in terms)
 
-    cols = ", ".join(quote(c) for c in columns)
+    cols = ", ".join(_column_sql(c, quote) for c in columns)
     source = f"FROM {quote(table)}{where}"
     count = f"SELECT COUNT(*) {source}"  # noqa: S608 - identifiers from model metadata, values bound
     page = f"SELECT ({count}) AS page_total, {cols} {source} ORDER BY {order_by(order)} LIMIT {mark} OFFSET {mark}"
@@ -183,8 +216,11 @@ def _converter(field: Any) -> Any:
     if isinstance(field, tfields.BooleanField):
         return lambda value: None if value is None else bool(value)
     if isinstance(field, tfields.JSONField):
-        return lambda value: orjson.loads(value) if isinstance(value, str | bytes) else value
+        return lambda value: orjson.loads(value) if isinstance(value, _TEXT) else value
     return None
+
+
+_TEXT = (str, bytes)  # a constant: ``str | bytes`` would build a union on every call
 
 
 @lru_cache(maxsize=65536)
@@ -201,13 +237,15 @@ def _record_type(columns: tuple[str, ...]) -> Any:
 
 
 @lru_cache(maxsize=128)
-def _converters(model: Any, columns: tuple[str, ...]) -> tuple[tuple[int, Any], ...]:
+def _converters(model: Any, columns: tuple[Column, ...]) -> tuple[tuple[int, Any], ...]:
     fields_map = model._meta.fields_map
-    found = ((i, _converter(fields_map.get(name))) for i, name in enumerate(columns))
+    boolean = tfields.BooleanField()
+    found = ((i, _converter(boolean if isinstance(c, Expr) and c.boolean else
+                            None if isinstance(c, Expr) else fields_map.get(c))) for i, c in enumerate(columns))
     return tuple((i, c) for i, c in found if c is not None)
 
 
-async def fetch_page(model: Any, columns: Sequence[str], query: PageQuery, *,
+async def fetch_page(model: Any, columns: Sequence[Column], query: PageQuery, *,
                      where: Sequence[Condition] = (), order: Sequence[str] = ("id",),
                      ) -> tuple[list[Any], dict[str, int]]:
     """The rows of one page of ``model`` (only ``columns``, as attribute records) and the
@@ -234,7 +272,7 @@ async def fetch_page(model: Any, columns: Sequence[str], query: PageQuery, *,
     return _records(model, cols, raws), pagination(query, total)
 
 
-async def fetch_rows(model: Any, columns: Sequence[str], *, where: Sequence[Condition] = (),
+async def fetch_rows(model: Any, columns: Sequence[Column], *, where: Sequence[Condition] = (),
                      order: Sequence[str] = ("id",), limit: int = 1000) -> list[Any]:
     """Rows without a count (e.g. the owners of a page's objects), by the same fast path."""
     meta = model._meta
@@ -246,9 +284,9 @@ async def fetch_rows(model: Any, columns: Sequence[str], *, where: Sequence[Cond
     return _records(model, cols, [_values(row) for row in rows])
 
 
-def _records(model: Any, columns: tuple[str, ...], raws: list[tuple[Any, ...]]) -> list[Any]:
+def _records(model: Any, columns: tuple[Column, ...], raws: list[tuple[Any, ...]]) -> list[Any]:
     converters = _converters(model, columns)
-    make = _record_type(columns)._make
+    make = _record_type(tuple(_name(c) for c in columns))._make
     records = []
     for raw in raws:
         row = list(raw)

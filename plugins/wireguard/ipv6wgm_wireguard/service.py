@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from ipv6wgm.api import conflict, iso, utcnow
-from ipv6wgm.paging import Eq, In, fetch_rows
+from ipv6wgm.paging import Column, Eq, Expr, In, fetch_rows
 from ipv6wgm.runtime import current
 from ipv6wgm.validation import UnsafeValue
 from ipv6wgm_wireguard import validation
@@ -147,8 +147,8 @@ def serialize_client(client: WireGuardClient, now: datetime | None = None, owner
         "description": client.description,
         "ipv4_address": f"{client.ipv4_address}/32" if client.ipv4_address else None,
         "ipv6_address": f"{client.ipv6_address}/128" if client.ipv6_address else None,
-        "public_key": client.public_key, "has_private_key": client.private_key_enc is not None,
-        "has_preshared_key": client.preshared_key_enc is not None,
+        "public_key": client.public_key, "has_private_key": _has_key(client, "private_key"),
+        "has_preshared_key": _has_key(client, "preshared_key"),
         "dns_servers": client.dns_servers, "allowed_ips": list(client.allowed_ips or []),
         "persistent_keepalive": client.persistent_keepalive, "enabled": client.enabled,
         "status": client_status(client, now, owner_is_active),
@@ -162,17 +162,33 @@ def serialize_client(client: WireGuardClient, now: datetime | None = None, owner
     }
 
 
-CLIENT_COLUMNS = (
+def _has_key(client: Any, name: str) -> bool:
+    """A list row carries the flag (``has_private_key``); an ORM object the ciphertext."""
+    flag = getattr(client, f"has_{name}", None)
+    return bool(flag) if flag is not None else getattr(client, f"{name}_enc") is not None
+
+
+# What serialize_client reads: a list page selects these (never whole rows, never ciphertexts),
+# with the owner's activation in the same statement.
+CLIENT_COLUMNS: tuple[Column, ...] = (
     "id", "name", "server_id", "owner_id", "description", "ipv4_address", "ipv6_address", "public_key",
-    "private_key_enc", "preshared_key_enc", "dns_servers", "allowed_ips", "persistent_keepalive", "enabled",
+    Expr("has_private_key", "{private_key_enc} IS NOT NULL", boolean=True),
+    Expr("has_preshared_key", "{preshared_key_enc} IS NOT NULL", boolean=True),
+    "dns_servers", "allowed_ips", "persistent_keepalive", "enabled",
     "disabled_by", "quota_bytes", "expires_at", "ipv6_pool_id", "delegated_prefix", "last_handshake",
     "bytes_received", "bytes_sent", "endpoint_observed", "created_at", "updated_at",
-)  # what serialize_client reads: a list page selects these, never whole rows
+    Expr("owner_active", "SELECT {u}.{is_active} FROM {core_users} {u} WHERE {u}.{id} = {wireguard_clients}.{owner_id}",
+         boolean=True),
+)
 
 
 async def serialize_clients(clients: list[Any]) -> list[dict[str, Any]]:
-    """API form of a page of clients; the owners' activation is read in one query."""
-    now, inactive = utcnow(), await inactive_owners(c.owner_id for c in clients)
+    """API form of a page of clients; the owners' activation comes with list rows, or is read
+    in one query for ORM objects."""
+    now = utcnow()
+    if clients and hasattr(clients[0], "owner_active"):
+        return [serialize_client(c, now, c.owner_active is not False) for c in clients]
+    inactive = await inactive_owners(c.owner_id for c in clients)
     return [serialize_client(c, now, c.owner_id not in inactive) for c in clients]
 
 
