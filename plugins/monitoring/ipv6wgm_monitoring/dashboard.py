@@ -76,12 +76,8 @@ async def system_metrics(node: str) -> tuple[dict[str, Any] | None, int | None]:
         return None, None
     disk = get_settings().disk_path or rt.settings.data_dir.resolve()
 
-    def live() -> dict[str, Any]:
-        first = host.read()
-        time.sleep(host.MIN_DELTA_S)  # in a worker thread: CPU usage needs an interval
-        return host.sample(first, disk)[1]
-
-    return await asyncio.to_thread(live), int(time.time())
+    facts = (await asyncio.to_thread(host.sample, None, disk))[1]  # a thread: it waits for a CPU interval
+    return facts, int(time.time())
 
 
 async def dashboard(node: str) -> dict[str, Any]:

@@ -59,11 +59,18 @@ def read() -> Reading:
 
 
 def sample(previous: Reading | None, disk_path: Path) -> tuple[dict[str, float], dict[str, Any], Reading]:
-    """Values by series name, the dashboard's ``system_metrics`` block, and this reading."""
+    """Values by series name, the dashboard's ``system_metrics`` block, and this reading.
+
+    Without a previous reading at least ``MIN_DELTA_S`` old (the first sample), it waits that
+    long between two readings: it runs in a thread, and every sample then has a CPU usage.
+    """
+    if previous is None or time.monotonic() - previous.at < MIN_DELTA_S:
+        previous = previous if previous is not None else read()
+        time.sleep(max(0.0, MIN_DELTA_S - (time.monotonic() - previous.at)))
     now = read()
     values: dict[str, float] = {}
     usage: float | None = None
-    if previous is not None and now.total - previous.total > 0 and now.at - previous.at >= MIN_DELTA_S:
+    if now.total - previous.total > 0:
         usage = round(max(0.0, min(100.0, 100.0 * (now.busy - previous.busy) / (now.total - previous.total))), 2)
         values["system.cpu.usage"] = usage
     cores = psutil.cpu_count() or 1
@@ -85,8 +92,8 @@ def sample(previous: Reading | None, disk_path: Path) -> tuple[dict[str, float],
         "system.uptime": int(time.time() - psutil.boot_time()),
     })
     rates: dict[str, float] = {}
-    if previous is not None and now.at - previous.at >= MIN_DELTA_S:
-        elapsed = now.at - previous.at
+    elapsed = now.at - previous.at
+    if elapsed > 0:
         for name, before, after in (("send_rate", previous.bytes_sent, now.bytes_sent),
                                     ("recv_rate", previous.bytes_recv, now.bytes_recv)):
             if after >= before:  # a counter reset (interface gone) gives no rate this time

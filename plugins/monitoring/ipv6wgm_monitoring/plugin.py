@@ -102,10 +102,3 @@ def health_components(register: Any) -> None:
     from ipv6wgm_monitoring.sampling import health
 
     register("monitoring", health)
-
-
-@hookimpl
-async def startup(runtime: Any) -> None:
-    from ipv6wgm_monitoring.sampling import prime
-
-    await prime()

@@ -159,11 +159,6 @@ def _host_state() -> dict[str, Any]:
     return current().extras.setdefault("monitoring.host", {})
 
 
-async def prime() -> None:
-    """Take a first CPU and network reading so the first sample already has rates."""
-    _host_state()["reading"] = await asyncio.to_thread(host.read)
-
-
 async def sample_node(ts: int) -> int:
     rt = current()
     state = _host_state()

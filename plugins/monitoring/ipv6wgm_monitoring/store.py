@@ -46,6 +46,12 @@ def _mark() -> str:
     return "%s" if current().settings.database_kind == "mysql" else "?"
 
 
+def _bucket(step: int) -> str:
+    """SQL for the start of ``ts``'s bucket of ``step`` seconds (integer division in both)."""
+    div = "DIV" if current().settings.database_kind == "mysql" else "/"
+    return f"(ts {div} {int(step)}) * {int(step)}"
+
+
 def _conn() -> Any:
     return connections.get("default")
 
@@ -172,11 +178,11 @@ async def _roll(res: int, now: int) -> int:
             return 0
         if res == 60:
             sql = (f"INSERT INTO monitoring_rollups (series_id, res, ts, n, total, vmin, vmax) "  # noqa: S608
-                   f"SELECT series_id, 60, ts - (ts % 60) AS b, COUNT(*), SUM(v), MIN(v), MAX(v) "
+                   f"SELECT series_id, 60, {_bucket(60)} AS b, COUNT(*), SUM(v), MIN(v), MAX(v) "
                    f"FROM monitoring_points WHERE ts >= {mark} AND ts < {mark} GROUP BY series_id, b")
         else:
             sql = (f"INSERT INTO monitoring_rollups (series_id, res, ts, n, total, vmin, vmax) "  # noqa: S608
-                   f"SELECT series_id, {res}, ts - (ts % {res}) AS b, SUM(n), SUM(total), MIN(vmin), MAX(vmax) "
+                   f"SELECT series_id, {res}, {_bucket(res)} AS b, SUM(n), SUM(total), MIN(vmin), MAX(vmax) "
                    f"FROM monitoring_rollups WHERE res = 60 AND ts >= {mark} AND ts < {mark} GROUP BY series_id, b")
         written, _ = await conn.execute_query(sql, [start, end])
         updated = await RollupState.filter(res=res).using_db(conn).update(done_until=end)
@@ -296,12 +302,12 @@ async def _read(level: int, ids: list[int], start: int, end: int, step: int,
     mark = _mark()
     marks = ", ".join([mark] * len(ids))
     if level == RAW:
-        sql = (f"SELECT series_id, ts - (ts % {step}) AS b, COUNT(*), SUM(v), MIN(v), MAX(v) "  # noqa: S608
+        sql = (f"SELECT series_id, {_bucket(step)} AS b, COUNT(*), SUM(v), MIN(v), MAX(v) "  # noqa: S608
                f"FROM monitoring_points WHERE series_id IN ({marks}) AND ts >= {mark} AND ts < {mark} "
                f"GROUP BY series_id, b")
         params: list[Any] = [*ids, start, end]
     else:
-        sql = (f"SELECT series_id, ts - (ts % {step}) AS b, SUM(n), SUM(total), MIN(vmin), MAX(vmax) "  # noqa: S608
+        sql = (f"SELECT series_id, {_bucket(step)} AS b, SUM(n), SUM(total), MIN(vmin), MAX(vmax) "  # noqa: S608
                f"FROM monitoring_rollups WHERE res = {level} AND series_id IN ({marks}) AND ts >= {mark} "
                f"AND ts < {mark} GROUP BY series_id, b")
         params = [*ids, start - start % level, end]
