@@ -333,7 +333,8 @@ class Window:
 
 
 def window(start: int, end: int, step: int | None, now: int | None = None) -> Window:
-    """Validated query window: ``start < end``, a step that gives at most ``MAX_POINTS``."""
+    """Validated query window: ``start < end`` (``start`` moved back to a bucket boundary), a step
+    that is a multiple of the level read and gives at most ``MAX_POINTS`` buckets."""
     now = int(now if now is not None else time.time())
     if end <= start:
         raise invalid("from", "'from' must be before 'to'")
@@ -341,6 +342,7 @@ def window(start: int, end: int, step: int | None, now: int | None = None) -> Wi
     res = choose_resolution(start, step, now)
     if res:
         step = max(res, step - step % res)
+    start -= start % step  # whole buckets only: the first one is not cut short
     if (end - start) / step > MAX_POINTS:
         raise invalid("step", f"at most {MAX_POINTS} points per series: use a step of at least "
                               f"{math.ceil((end - start) / MAX_POINTS)} s")
