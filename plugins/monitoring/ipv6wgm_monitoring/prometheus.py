@@ -14,8 +14,9 @@ ending in ``_total``; node-owned series carry a ``node`` label. Per node:
 ``ipv6wgm_node_up`` and ``ipv6wgm_node_last_sample_timestamp_seconds``; per level:
 ``ipv6wgm_alerts_active``.
 
-Access: ``Authorization: Bearer <IPV6WGM_METRICS_TOKEN>``. Without a configured token the
-endpoint is off and answers 404; a missing or wrong token answers 401.
+Access: ``Authorization: Bearer <IPV6WGM_METRICS_TOKEN>``; a missing or wrong token answers 401.
+Without a configured token the endpoint is off: every request answers 401 (saying so), since no
+token can be right.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import Metric
 from quart import Blueprint, Response, request
 
-from ipv6wgm.api import INVALID_CREDENTIALS, ApiError, not_found
+from ipv6wgm.api import INVALID_CREDENTIALS, ApiError
 from ipv6wgm.openapi import file_response
 from ipv6wgm_monitoring import alerts, sampling
 from ipv6wgm_monitoring.models import CLUSTER
@@ -115,8 +116,9 @@ class SnapshotCollector:
 
 def _check_token() -> None:
     token = get_settings().metrics_token
-    if token is None or not token.get_secret_value():
-        raise not_found("metrics endpoint (disabled: set IPV6WGM_METRICS_TOKEN)")
+    if token is None or not token.get_secret_value():  # no token can be right: off
+        raise ApiError(401, INVALID_CREDENTIALS, "the metrics endpoint is disabled: set IPV6WGM_METRICS_TOKEN",
+                       headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.get_secret_value().encode()):
@@ -134,7 +136,7 @@ def render(snaps: list[sampling.NodeSnapshot], alert_counts: dict[str, int], per
 @file_response("text/plain")
 async def metrics() -> Any:
     """Prometheus exposition of the latest snapshot of every node. Bearer ``IPV6WGM_METRICS_TOKEN``;
-    404 while no token is configured, 401 without the right one."""
+    401 without the right one, and always while no token is configured (the endpoint is off)."""
     _check_token()
     snaps = await sampling.snapshots(fresh_only=False)
     counts = await alerts.counts()

@@ -37,7 +37,7 @@ class MonitoringSettings(BaseSettings):
     #: A node whose latest snapshot is older than this many sample intervals counts as silent:
     #: its series have no current value (alerts on them resolve, /metrics leaves them out).
     stale_after_intervals: int = Field(3, ge=2, le=100)
-    #: Bearer token for ``GET /metrics``; unset: the endpoint answers 404.
+    #: Bearer token for ``GET /metrics``; unset: the endpoint is off (answers 401 to everyone).
     metrics_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("IPV6WGM_METRICS_TOKEN", "IPV6WGM_MONITORING_METRICS_TOKEN"))
     #: Export one WireGuard series per peer (``wireguard_*{public_key=...}``) on ``/metrics``.
