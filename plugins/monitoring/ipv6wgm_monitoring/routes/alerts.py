@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
@@ -96,13 +97,16 @@ async def active_alerts(query_args: ActiveQuery):
     return ok([alerts.alert_out(a) for a in await qs.limit(1000)])
 
 
-async def _alert(alert_id: str) -> Alert:
-    import re
+async def _lookup(model: Any, pattern: str, key: str, what: str) -> Any:
+    """The row with this string id; 404 for a missing one and for an id that cannot exist."""
+    row = await model.filter(id=key).first() if re.fullmatch(pattern[1:-1], key) else None
+    if row is None:
+        raise not_found(what)
+    return row
 
-    alert = await Alert.filter(id=alert_id).first() if re.fullmatch(ALERT_ID[1:-1], alert_id) else None
-    if alert is None:
-        raise not_found("alert")
-    return alert
+
+async def _alert(alert_id: str) -> Alert:
+    return await _lookup(Alert, ALERT_ID, alert_id, "alert")
 
 
 @bp.get("/alerts/<alert_id>")
@@ -190,12 +194,7 @@ async def create_rule(data: RuleCreate):
 
 
 async def _rule(rule_id: str) -> AlertRule:
-    import re
-
-    rule = await AlertRule.filter(id=rule_id).first() if re.fullmatch(RULE_ID[1:-1], rule_id) else None
-    if rule is None:
-        raise not_found("alert rule")
-    return rule
+    return await _lookup(AlertRule, RULE_ID, rule_id, "alert rule")
 
 
 @bp.get("/alerts/rules/<rule_id>")
