@@ -208,3 +208,35 @@ def test_alert_state_survives_a_restart(fast: tuple[ServerProcess, Path]) -> Non
         wait_for(lambda: api.get(f"/monitoring/alerts/{alert['id']}").json()["data"]["status"] == "resolved",
                  timeout=30, message="the alert resolved after the restart")
         api.delete(f"/monitoring/alerts/rules/{rule['id']}")
+
+
+def test_two_nodes_own_their_series_and_count_nothing_twice() -> None:
+    """Two gateway nodes (two workers on one MariaDB + Redis): each stores its own host and
+    node-tagged series, the cluster-wide metric is stored once, and /metrics shows both nodes."""
+    with tempfile.TemporaryDirectory(prefix="ipv6wgm-mon-") as tmp:
+        value_file = Path(tmp) / "value"
+        value_file.write_text("7")
+        env = {"IPV6WGM_MONITORING_SAMPLE_INTERVAL": "1", "IPV6WGM_METRICS_TOKEN": TOKEN,
+               "IPV6WGM_SAMPLE_METRIC_FILE": str(value_file)}
+        with running_server("mysql", env=env) as server:
+            first = server.env["IPV6WGM_NODE_ID"]
+            second = f"{first}-b"
+            server.spawn_worker(node_id=second)
+            server.wait_for_worker(second)
+            with server.client(server.token()) as api:
+                def nodes(name: str) -> list:
+                    series = api.get("/monitoring/metrics", params={"name": name}).json()["data"]["series"]
+                    return sorted(str(s["node"]) for s in series if s["points"])
+
+                assert wait_for(lambda: nodes("system.cpu.cores") == sorted([first, second]) or None, timeout=30,
+                                message="host series of both nodes")
+                assert wait_for(lambda: nodes("sample.node_value") == sorted([first, second]) or None, timeout=30,
+                                message="node-tagged series of both nodes")
+                time.sleep(3)  # several ticks of both nodes
+                cluster = api.get("/monitoring/metrics", params={"name": "sample.value", "step": "1"}).json()["data"]
+                assert [s["node"] for s in cluster["series"]] == [None]  # one series, no node
+                assert all(p["count"] == 1 for p in cluster["series"][0]["points"])  # one point per tick
+            scrape = httpx.get(f"{server.base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).text
+            up = {s.labels["node"]: s.value for f in text_string_to_metric_families(scrape)
+                  if f.name == "ipv6wgm_node_up" for s in f.samples}
+            assert up == {first: 1.0, second: 1.0}
