@@ -17,7 +17,6 @@ from tortoise.models import Model
 
 #: ``Series.node`` of a cluster-wide series (metrics of shared rows, not of one node's host).
 CLUSTER = "*"
-RESOLUTIONS = (60, 3600)
 LEVELS = ("info", "warning", "error", "critical")
 CONDITIONS = (">", ">=", "<", "<=", "==", "!=")
 PENDING, ACTIVE, RESOLVED = "pending", "active", "resolved"
