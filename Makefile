@@ -58,6 +58,7 @@ bench: install system-packages  ## needs nothing from `test`
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/wireguard.py
 	$(BIN)/python bench/wg_dataplane.py
+	$(BIN)/python bench/monitoring.py
 
 clean:
 	rm -rf $(VENV) .data build *.egg-info

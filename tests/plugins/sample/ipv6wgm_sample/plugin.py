@@ -132,6 +132,25 @@ def register_cron(register: Any) -> None:
 
 
 @hookimpl
+def collect_metrics(emit: Any) -> None:
+    """Only with ``IPV6WGM_SAMPLE_METRIC_FILE`` set (monitoring tests): ``sample.value`` is the
+    number in that file (cluster-wide: no ``node`` tag), ``sample.node_value`` the same number
+    owned by this node. A test changes the file to drive alert rules; no file, no metric."""
+    import os
+    from pathlib import Path
+
+    path = os.environ.get("IPV6WGM_SAMPLE_METRIC_FILE")
+    if not path:
+        return
+    try:
+        value = float(Path(path).read_text().strip())
+    except (OSError, ValueError):
+        return
+    emit("sample.value", value, tags={"source": "file"}, unit="count")
+    emit("sample.node_value", value, tags={"source": "file", "node": current().settings.node_id}, unit="count")
+
+
+@hookimpl
 def register_ws_channels(register: Any) -> None:
     register("sample", message_type="note_touched", permission="sample.notes.read", stream_path="/ws/sample")
 

@@ -1,0 +1,1 @@
+"""Monitoring plugin: metric history, alert rules and notifications, Prometheus exposition."""
