@@ -116,6 +116,8 @@ async def apply_server(ctx: dict[str, Any], server_id: int, drop_routes: list[st
                 await _mark(server, "stopped")
                 return {"status": "stopped"}
             await dp.ensure_interface(service.interface_spec(server))
+            if not server.endpoint:
+                await refresh_detected_endpoint(server)
             step = "sync peers"
             clients, off_prefixes = await server_clients(server_id)
             result = await dp.sync_peers(server.interface, [service.peer_spec(c) for c in clients])
@@ -133,6 +135,26 @@ async def apply_server(ctx: dict[str, Any], server_id: int, drop_routes: list[st
             raise JobFailed(step, str(exc) or type(exc).__name__) from exc
         await _mark(server, "running")
         return {"status": "running", "added": result.added, "removed": result.removed, "updated": result.updated}
+
+
+async def refresh_detected_endpoint(server: WireGuardServer) -> None:
+    """Where peers reach a server without an endpoint: this node's primary address (found here,
+    on the node, in the data-plane namespace), kept up to date at every apply."""
+    backend()  # selects the data-plane namespace
+    found = await links.primary_address()
+    address, source = found if found else (None, None)
+    if (address, source) != (server.endpoint_detected, server.endpoint_detected_from):
+        await WireGuardServer.filter(id=server.id).update(endpoint_detected=address, endpoint_detected_from=source)
+        server.endpoint_detected, server.endpoint_detected_from = address, source
+
+
+async def detect_endpoint(ctx: dict[str, Any], server_id: int) -> dict[str, Any]:
+    """For a server created without an endpoint (and not started): record the node's address."""
+    server = await WireGuardServer.filter(id=server_id).first()
+    if server is None:
+        return {"status": "absent"}
+    await refresh_detected_endpoint(server)
+    return {"address": server.endpoint_detected, "from": server.endpoint_detected_from}
 
 
 async def apply_peer(ctx: dict[str, Any], client_id: int) -> dict[str, Any]:

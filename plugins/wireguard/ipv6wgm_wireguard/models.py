@@ -23,6 +23,10 @@ class WireGuardServer(Model):
     dns_servers = fields.JSONField(default=list)
     mtu = fields.IntField(null=True)
     endpoint = fields.CharField(max_length=255, null=True)
+    # Without an endpoint (server or IPV6WGM_WIREGUARD_ENDPOINT): the node's primary address,
+    # found by the node itself at creation and at every apply, and how it was found.
+    endpoint_detected = fields.CharField(max_length=64, null=True)
+    endpoint_detected_from = fields.CharField(max_length=128, null=True)
     persistent_keepalive = fields.IntField(null=True)
     is_active = fields.BooleanField(default=False)  # desired: interface up
     status = fields.CharField(max_length=16, default="stopped")  # observed: running/stopped/error

@@ -32,6 +32,7 @@ class ClientConfig:
     allowed_ips: list[str]
     persistent_keepalive: int | None
     delegated_prefix: str | None = None
+    endpoint_source: str | None = None  # said in a comment: which setting the endpoint came from
 
 
 def _line(key: str, value: object) -> str:
@@ -60,6 +61,8 @@ def render_client(cfg: ClientConfig) -> str:
     lines += ["", "[Peer]", _line("PublicKey", cfg.server_public_key)]
     if cfg.preshared_key:
         lines.append(_line("PresharedKey", cfg.preshared_key))
+    if cfg.endpoint_source:
+        lines.append(f"# Endpoint from {render_safe(cfg.endpoint_source, what='endpoint source')}")
     lines.append(_line("Endpoint", cfg.endpoint))
     if cfg.allowed_ips:
         lines.append(_list("AllowedIPs", cfg.allowed_ips))

@@ -43,6 +43,7 @@ def register_jobs(register: Any) -> None:
     register("apply_peer", jobs.apply_peer, timeout=timeout)
     register("remove_peer", jobs.remove_peer, timeout=timeout)
     register("live_peers", jobs.live_peers, timeout=timeout, max_tries=1)
+    register("detect_endpoint", jobs.detect_endpoint, timeout=timeout, max_tries=1)
 
 
 @hookimpl

@@ -120,6 +120,9 @@ class ServerOut(BaseModel):
     dns_servers: list[str]
     mtu: int | None
     endpoint: str | None
+    endpoint_detected: str | None = Field(description="without an endpoint: the node's primary address, which "
+                                          "client configs use unless IPV6WGM_WIREGUARD_ENDPOINT is set")
+    endpoint_detected_from: str | None
     persistent_keepalive: int | None
     is_active: bool
     status: str

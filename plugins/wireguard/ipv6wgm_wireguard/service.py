@@ -133,6 +133,7 @@ def serialize_server(server: WireGuardServer, clients_count: int) -> dict[str, A
         "listen_port": server.listen_port, "ipv4_address": server.ipv4_address,
         "ipv6_address": server.ipv6_address, "public_key": server.public_key,
         "dns_servers": list(server.dns_servers or []), "mtu": server.mtu, "endpoint": server.endpoint,
+        "endpoint_detected": server.endpoint_detected, "endpoint_detected_from": server.endpoint_detected_from,
         "persistent_keepalive": server.persistent_keepalive, "is_active": server.is_active,
         "status": server.status, "status_detail": server.status_detail, "clients_count": clients_count,
         "started_at": iso(server.started_at), "stopped_at": iso(server.stopped_at),
@@ -196,23 +197,40 @@ async def serialize_one(client: WireGuardClient) -> dict[str, Any]:
     return (await serialize_clients([client]))[0]
 
 
-def public_endpoint(server: WireGuardServer) -> str:
+def endpoint_choice(server: WireGuardServer) -> tuple[str, str] | None:
+    """(endpoint, where it came from), in this order: the server's ``endpoint``,
+    ``IPV6WGM_WIREGUARD_ENDPOINT``, the node's primary address (found by the node)."""
+    if server.endpoint:
+        return server.endpoint, "the server's endpoint"
+    if wg_settings().endpoint:
+        return str(wg_settings().endpoint), "IPV6WGM_WIREGUARD_ENDPOINT"
+    if server.endpoint_detected:
+        return server.endpoint_detected, server.endpoint_detected_from or "the node's primary address"
+    return None
+
+
+def public_endpoint_and_source(server: WireGuardServer) -> tuple[str, str]:
     """``host:port`` that client configs point at (the listen port when none is given)."""
-    endpoint = server.endpoint or wg_settings().endpoint
-    if not endpoint:
-        raise conflict("the server has no public endpoint: set 'endpoint' on the server or "
-                       "IPV6WGM_WIREGUARD_ENDPOINT", field="endpoint")
+    choice = endpoint_choice(server)
+    if choice is None:
+        raise conflict("the server has no public endpoint and its node has no address to offer (no default "
+                       "route): set 'endpoint' on the server or IPV6WGM_WIREGUARD_ENDPOINT", field="endpoint")
+    endpoint, source = choice
     try:
         host, port = validation.split_endpoint(endpoint, require_port=False)
     except ValueError as exc:  # stored before today's rules: refused like any unsafe value
         raise UnsafeValue(f"the server's endpoint: {exc}") from None
-    return validation.join_endpoint(host, port or server.listen_port)
+    return validation.join_endpoint(host, port or server.listen_port), source
+
+
+def public_endpoint(server: WireGuardServer) -> str:
+    return public_endpoint_and_source(server)[0]
 
 
 def client_config(client: WireGuardClient, server: WireGuardServer) -> str:
     from ipv6wgm_wireguard.peerconfig import ClientConfig, render_client
 
-    endpoint = public_endpoint(server)
+    endpoint, endpoint_source = public_endpoint_and_source(server)
     keepalive = client.persistent_keepalive
     if keepalive is None:
         keepalive = server.persistent_keepalive if server.persistent_keepalive is not None \
@@ -228,4 +246,5 @@ def client_config(client: WireGuardClient, server: WireGuardServer) -> str:
         allowed_ips=list(client.allowed_ips or []),
         persistent_keepalive=keepalive or None,
         delegated_prefix=client.delegated_prefix,
+        endpoint_source=endpoint_source,
     ))

@@ -16,6 +16,8 @@ from socket import AF_INET, AF_INET6
 from pyroute2 import AsyncIPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
+from ipv6wgm import validation as iv
+
 from .. import validation as v
 
 RT_TABLE_MAIN = 254
@@ -218,3 +220,42 @@ async def list_routes(name: str) -> list[str]:
                     dst = r.get("dst") or ("0.0.0.0" if family == AF_INET else "::")
                     out.append(str(ipaddress.ip_network(f"{dst}/{r['dst_len']}", strict=False)))
     return out
+
+
+async def primary_address() -> tuple[str, str] | None:
+    """The address peers most likely reach this node at, and how it was found.
+
+    IPv6 first: a global address preferred by (or on the link of) the IPv6 default route, then
+    the same for IPv4 (which may be a private address behind NAT: the operator is told which
+    one was picked and can set the endpoint). None when there is no default route at all.
+    """
+    async with _ipr() as ipr:
+        for family in (AF_INET6, AF_INET):
+            default = None
+            async for r in await ipr.route("dump", family=family, table=RT_TABLE_MAIN):
+                if r["dst_len"] == 0 and r.get("table") == RT_TABLE_MAIN and r.get("oif"):
+                    default = r
+                    break
+            if default is None:
+                continue
+            index = default.get("oif")
+            candidates = []
+            preferred = default.get("prefsrc")
+            if preferred:
+                candidates.append(preferred)
+            async for m in await ipr.addr("dump", family=family):
+                if m["index"] == index:
+                    candidates.append(m.get("address"))
+            for candidate in candidates:
+                try:
+                    address = iv.ip_address(str(candidate))  # canonical, no zone id
+                except ValueError:
+                    continue
+                if family == AF_INET6 and not address.is_global:
+                    continue
+                if address.is_loopback or address.is_link_local or address.is_unspecified:
+                    continue
+                found = await ipr.link("get", index=index)
+                ifname = found[0].get("ifname") if found else index
+                return str(address), f"the node's primary IPv{address.version} address (default route via {ifname})"
+    return None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from quart import Blueprint, Response
 from quart_schema import document_response, validate_querystring, validate_request
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from ipv6wgm.api import Envelope, MessageEnvelope, conflict, invalid, iso, ok, paginate
+from ipv6wgm.api import ApiError, Envelope, MessageEnvelope, conflict, invalid, iso, ok, paginate
 from ipv6wgm.openapi import file_response
 from ipv6wgm.runtime import current
 from ipv6wgm.security.rbac import current_principal, require
@@ -28,7 +30,9 @@ from ipv6wgm_wireguard.schemas import (
     ServerState,
     ServerUpdate,
 )
+from ipv6wgm_wireguard.settings import wg_settings
 
+log = logging.getLogger(__name__)
 bp = Blueprint("wireguard_servers", __name__)
 bp.register_error_handler(*refuse_unsafe)
 SECRETS = "wireguard.servers.secrets"
@@ -92,10 +96,26 @@ async def create_server(data: ServerCreate):
     server = await _insert(data, private_key, listen_port=data.listen_port, ipv4_address=data.ipv4_address,
                            ipv6_address=data.ipv6_address, dns_servers=data.dns_servers, mtu=data.mtu,
                            persistent_keepalive=data.persistent_keepalive, is_active=data.is_active)
-    if data.is_active:
-        await call_node("apply_server", server.id, node=server.node_id)
-        await server.refresh_from_db()
-    return ok({**await _out(server), "private_key": private_key}, "server created", 201)
+    message = "server created"
+    try:
+        if data.is_active:
+            await call_node("apply_server", server.id, node=server.node_id)
+        else:
+            await _detect_endpoint(server)
+    except ApiError as exc:
+        # The row is the desired state and stays: the answer says what failed, the server shows
+        # status "error" with the step, and the reconcile cron retries.
+        log.warning("server %s created, but %s", server.name, exc.message)
+        message = f"server created, but its node could not apply it yet: {exc.message}"
+    await server.refresh_from_db()
+    return ok({**await _out(server), "private_key": private_key}, message, 201)
+
+
+async def _detect_endpoint(server: WireGuardServer) -> None:
+    """A stopped server without any endpoint learns its node's address now, so that clients
+    can get configs before it is started (a running one learns it at every apply)."""
+    if not server.endpoint and not wg_settings().endpoint:
+        await call_node("detect_endpoint", server.id, node=server.node_id)
 
 
 @bp.get("/servers/<int:server_id>")
@@ -125,7 +145,12 @@ async def update_server(server_id: int, data: ServerUpdate):
     await server.save()
     if server.is_active:
         await call_node("apply_server", server.id, node=server.node_id)
-        await server.refresh_from_db()
+    elif "endpoint" in changes:
+        try:
+            await _detect_endpoint(server)
+        except ApiError as exc:  # the next start detects it
+            log.warning("could not detect the endpoint of %s: %s", server.name, exc.message)
+    await server.refresh_from_db()
     return ok(await _out(server), "server updated")
 
 
