@@ -10,7 +10,7 @@ import subprocess
 import httpx
 import pytest
 
-from ipv6wgm.testing import ServerProcess, running_server
+from ipv6wgm.testing import ServerProcess, running_server, wait_for
 
 from .helpers import next_port
 
@@ -65,7 +65,8 @@ def test_endpoint_defaults_to_the_nodes_address(server: ServerProcess, admin: ht
 @pytest.mark.parametrize("backend", ["sqlite", "mysql"])
 def test_setting_wins_and_failed_start_on_create_keeps_the_row(backend: str, tmp_path) -> None:
     env = {"IPV6WGM_WIREGUARD_ENDPOINT": "gw.example.org", "IPV6WGM_WIREGUARD_BACKEND": "userspace",
-           "IPV6WGM_WIREGUARD_WIREGUARD_GO": str(tmp_path / "no-such-wireguard-go")}
+           "IPV6WGM_WIREGUARD_WIREGUARD_GO": str(tmp_path / "no-such-wireguard-go"),
+           "IPV6WGM_BGP_BIRD_BINARY": str(tmp_path / "no-such-bird")}
     with running_server(backend, env=env) as srv_proc, srv_proc.client(srv_proc.token()) as c:
         r = c.post("/wireguard/servers", json={"name": "wgf1", "ipv4_address": "10.4.0.1/24", "is_active": True})
         assert r.status_code == 201, r.text
@@ -78,3 +79,14 @@ def test_setting_wins_and_failed_start_on_create_keeps_the_row(backend: str, tmp
         client = c.post("/wireguard/clients", json={"name": "c1", "server_id": data["id"]}).json()["data"]
         assert "Endpoint = gw.example.org:51820\n" in client["config"]
         assert "# Endpoint from IPV6WGM_WIREGUARD_ENDPOINT\n" in client["config"]
+
+        # the detailed health names what each node lacks (recorded by the node's own crons)
+        def lacking() -> dict | None:
+            health = c.get("/status/health/detailed").json()["data"]["components"]
+            found = {name: health[name].get("missing_tools") for name in ("wireguard", "bgp")}
+            return found if all(found.values()) else None
+
+        found = wait_for(lacking, timeout=30, message="missing tools in the detailed health")
+        node = data["node_id"]
+        assert found["wireguard"] == {node: [env["IPV6WGM_WIREGUARD_WIREGUARD_GO"]]}
+        assert found["bgp"] == {node: [env["IPV6WGM_BGP_BIRD_BINARY"]]}

@@ -17,11 +17,13 @@ from tortoise.exceptions import IntegrityError
 from ipv6wgm.api import VALIDATION_ERROR, ApiError, conflict, invalid, utcnow
 from ipv6wgm.jobs import JobFailed
 from ipv6wgm.runtime import current
+from ipv6wgm.system import tools
 from ipv6wgm_bgp.bird import BirdConfigError, BirdError, protocol_name, received_routes, session_states
 from ipv6wgm_bgp.models import BgpNode, BgpSession
 from ipv6wgm_bgp.service import owner
 from ipv6wgm_bgp.service.desired import render_desired
 from ipv6wgm_bgp.service.views import aware, status_item
+from ipv6wgm_bgp.settings import bgp_settings
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +115,8 @@ async def heartbeat(ok: bool, error: str | None) -> None:
 
 async def collect_state(ctx: dict[str, Any]) -> dict[str, Any]:
     """Read ``show protocols all`` once; write what changed; publish ``bgp_status``."""
+    settings = bgp_settings()
+    await tools.record("bgp", [] if settings.socket else tools.missing([settings.bird_binary]))
     if not _owns():
         if owner.start_error() is not None:  # reported by the heartbeat row and the health check
             await heartbeat(False, owner.start_error())

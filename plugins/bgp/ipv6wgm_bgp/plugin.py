@@ -12,6 +12,7 @@ from typing import Any
 
 from ipv6wgm import hookimpl
 from ipv6wgm.plugins import PluginInfo
+from ipv6wgm.system import tools
 from ipv6wgm_bgp.settings import bgp_settings
 
 info = PluginInfo(name="bgp", version="0.1.0",
@@ -126,6 +127,11 @@ def health_components(register: Any) -> None:
             "down": sum(1 for s, enabled in rows if enabled and s != "established"),
             "bird_reachable": None if node is None else bool(node.bird_ok),
         }
+        absent = await tools.report("bgp")
+        if absent:
+            out["missing_tools"] = absent
+            lacks = "; ".join(f"node {n} lacks {', '.join(names)}" for n, names in absent.items())
+            return {"status": "unhealthy", "error": f"{lacks} (Debian: apt-get install bird2)", **out}
         if node is None:  # no observation yet (just started)
             return {"status": "healthy", **out}
         if not node.bird_ok or utcnow() - (aware(node.last_seen) or utcnow()) > stale:

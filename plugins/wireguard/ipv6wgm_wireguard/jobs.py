@@ -16,6 +16,7 @@ from typing import Any
 from ipv6wgm.api import utcnow
 from ipv6wgm.jobs import JobFailed
 from ipv6wgm.runtime import current
+from ipv6wgm.system import tools
 from ipv6wgm_wireguard import service
 from ipv6wgm_wireguard.dataplane import WireGuardBackend, get_backend, kernel_wireguard_available, links
 from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
@@ -137,6 +138,17 @@ async def apply_server(ctx: dict[str, Any], server_id: int, drop_routes: list[st
         return {"status": "running", "added": result.added, "removed": result.removed, "updated": result.updated}
 
 
+def missing_tools() -> list[str]:
+    """What this node lacks to run WireGuard with the configured backend (for the health check)."""
+    settings = wg_settings()
+    kind = settings.backend
+    if kind == "auto":
+        kind = "kernel" if kernel_wireguard_available() else "userspace"
+    if kind == "kernel":
+        return [] if kernel_wireguard_available() else ["wireguard kernel module"]
+    return tools.missing([settings.wireguard_go])
+
+
 async def refresh_detected_endpoint(server: WireGuardServer) -> None:
     """Where peers reach a server without an endpoint: this node's primary address (found here,
     on the node, in the data-plane namespace), kept up to date at every apply."""
@@ -192,6 +204,7 @@ async def remove_peer(ctx: dict[str, Any], server_id: int, public_key: str, rout
 
 async def reconcile(ctx: dict[str, Any]) -> dict[str, int]:
     """Cron: repair drift on this node (peers added/removed by hand, interfaces deleted by hand)."""
+    await tools.record("wireguard", missing_tools())
     node = current().settings.node_id
     repaired = 0
     for server in await WireGuardServer.filter(node_id=node):

@@ -14,6 +14,7 @@ from typing import Any
 
 from ipv6wgm import hookimpl
 from ipv6wgm.plugins import PluginInfo
+from ipv6wgm.system import tools
 from ipv6wgm_wireguard.settings import wg_settings
 
 info = PluginInfo(name="wireguard", version="0.1.0",
@@ -98,6 +99,11 @@ async def collect_metrics(emit: Any) -> None:
         emit("wireguard.running", 1 if server.status == "running" else 0, tags=tags, unit="bool")
 
 
+def _missing_message(absent: dict[str, list[str]]) -> str:
+    return "; ".join(f"node {node} lacks {', '.join(names)}" for node, names in absent.items()) + \
+        " (Debian: apt-get install wireguard-go bird2)"
+
+
 @hookimpl
 def health_components(register: Any) -> None:
     async def check() -> dict[str, Any]:
@@ -105,8 +111,11 @@ def health_components(register: Any) -> None:
 
         servers = await WireGuardServer.all().values_list("status", "is_active")
         broken = sum(1 for status, active in servers if active and status != "running")
-        return {"status": "healthy" if not broken else "degraded", "servers": len(servers),
+        absent = await tools.report("wireguard")  # e.g. {"gw1": ["wireguard-go"]}
+        status = "unhealthy" if absent else "healthy" if not broken else "degraded"
+        return {"status": status, "servers": len(servers),
                 "running": sum(1 for status, _ in servers if status == "running"), "failing": broken,
-                "clients": await WireGuardClient.all().count()}
+                "clients": await WireGuardClient.all().count(), "missing_tools": absent,
+                **({"error": _missing_message(absent)} if absent else {})}
 
     register("wireguard", check)
