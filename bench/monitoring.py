@@ -10,8 +10,8 @@ for the server's sampler to take a snapshot after each step.
 Prints figures and, as its last line, one JSON object:
   query_24h_vs_1h               (target <= 2)
   metrics_10000_vs_10_peers     (target <= 1.5, per-peer export off)
-  (the 1-year vs 24 h per-client traffic query is measured once the WireGuard plugin keeps
-  per-client rollups)
+  traffic_1y_vs_24h             (target <= 2: one client's history among 10,000 clients, each with
+                                 a year of daily and a day of hourly rows)
 
     python bench/monitoring.py [--series 4] [--peers 10000] [--reps 15]
 """
@@ -108,6 +108,28 @@ async def seed_clients(server_id: int, count: int) -> None:
     await WireGuardServer.filter(id=server_id).update(next_v4=start + count)
 
 
+def seed_traffic(server: ServerProcess, server_id: int) -> int:
+    """A day of hourly and a year of daily rows for every client, written with sqlite3 directly."""
+    import sqlite3
+    from datetime import UTC, datetime, timedelta
+
+    conn = sqlite3.connect(server.data_dir / "ipv6wgm.sqlite3")
+    try:
+        ids = [r[0] for r in conn.execute("SELECT id FROM wireguard_clients WHERE server_id = ?", (server_id,))]
+        now = datetime.now(UTC)
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        buckets = [(3600, str(hour - timedelta(hours=h))) for h in range(24)] + \
+            [(86400, str(day - timedelta(days=d))) for d in range(365)]
+        rows = ((cid, res, bucket, 1000 + cid, 2000 + cid) for cid in ids for res, bucket in buckets)
+        conn.executemany("INSERT INTO wireguard_client_traffic (client_id, resolution, bucket, bytes_received, "
+                         "bytes_sent) VALUES (?, ?, ?, ?, ?)", rows)
+        conn.commit()
+        return len(ids) * len(buckets)
+    finally:
+        conn.close()
+
+
 def snapshot_time(server: ServerProcess) -> int:
     r = httpx.get(f"{server.base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert r.status_code == 200, r.text
@@ -175,10 +197,28 @@ async def run(server: ServerProcess, args: argparse.Namespace) -> dict[str, floa
         mn = median_ms(scrape, args.reps)
         print(f"GET /metrics, {args.peers:,} peers: {mn:8.2f} ms")
         scraper.close()
+
+        started = time.perf_counter()
+        seeded = seed_traffic(server, srv["id"])
+        print(f"seeded {seeded:,} traffic rows in {time.perf_counter() - started:.1f} s", flush=True)
+        client_id = api.get("/wireguard/clients", params={"server_id": srv["id"], "size": 1, "page": args.peers // 2}
+                            ).json()["data"]["clients"][0]["id"]
+
+        def history(span: str, buckets: int):
+            def call() -> None:
+                r = api.get(f"/wireguard/clients/{client_id}/traffic", params={"range": span})
+                assert r.status_code == 200 and len(r.json()["data"]["points"]) == buckets, r.text[:300]
+                assert r.json()["data"]["bytes_received"] > 0
+            return call
+
+        t24 = median_ms(history("24h", 24), args.reps)
+        t1y = median_ms(history("1y", 365), args.reps)
+        print(f"GET /wireguard/clients/{{id}}/traffic, 24h: {t24:8.2f} ms, 1y: {t1y:8.2f} ms")
     finally:
         api.close()
         await close_db()
     return {"query_24h_vs_1h": round(q24 / q1, 3), "metrics_10000_vs_10_peers": round(mn / m10, 3),
+            "traffic_1y_vs_24h": round(t1y / t24, 3), "traffic_24h_ms": round(t24, 2), "traffic_1y_ms": round(t1y, 2),
             "query_1h_ms": round(q1, 2), "query_24h_ms": round(q24, 2), "metrics_10_ms": round(m10, 2),
             "metrics_10000_ms": round(mn, 2), "series": args.series, "peers": args.peers}
 

@@ -169,8 +169,8 @@ def test_prometheus_endpoint(fast: tuple[ServerProcess, Path]) -> None:
 
     families = wait_for(lambda: (f := scrape()) and "wireguard_sent_bytes" in f and f, timeout=30,
                         message="WireGuard series in /metrics")
-    for name in ("wireguard_sent_bytes", "wireguard_received_bytes"):
-        assert families[name].type == "counter"
+    for name in ("wireguard_sent_bytes", "wireguard_received_bytes", "wireguard_latest_handshake_seconds"):
+        assert families[name].type == ("gauge" if "handshake" in name else "counter")
         labels = [s.labels for s in families[name].samples if s.labels.get("interface") == interface]
         assert labels and labels[0]["node"] == node and labels[0]["server"] == f"prom-{server.prefix}"
     cores = [s for s in families["ipv6wgm_system_cpu_cores"].samples if s.labels == {"node": node}]

@@ -124,6 +124,19 @@ def test_tunnel_end_to_end(wg_server: ServerProcess, client_ns: str, tmp_path: P
     peers = api.get(f"/wireguard/servers/{server['id']}/peers").json()["data"]["peers"]
     assert [p["client_id"] for p in peers] == [cid] and peers[0]["bytes_received"] > 0
 
+    # the stored history holds exactly the totals (the re-created interface did not count twice)
+    def history_matches(span: str) -> dict | None:
+        totals = api.get(f"/wireguard/clients/{cid}").json()["data"]
+        history = api.get(f"/wireguard/clients/{cid}/traffic", params={"range": span}).json()["data"]
+        same = (history["bytes_received"], history["bytes_sent"]) == (totals["bytes_received"], totals["bytes_sent"])
+        return history if same else None
+
+    for span, resolution, buckets in (("24h", "1h", 24), ("7d", "1h", 168), ("30d", "1d", 30), ("1y", "1d", 365)):
+        history = wait_for(lambda span=span: history_matches(span), timeout=30, message=f"{span} history = totals")
+        assert history["resolution"] == resolution and len(history["points"]) == buckets
+        assert history["points"][-1]["bytes_received"] > 0 and all(p["bytes_sent"] >= 0 for p in history["points"])
+    assert api.get(f"/wireguard/clients/{cid}/traffic", params={"range": "2h"}).status_code == 422
+
     with connect(ws_url(wg_server, "/ws/wireguard/status", token=token)) as ws:
         msg = recv_until(ws, "wireguard_status", predicate=lambda d: any(
             s["bytes_received"] > 0 for s in d.get("servers", [])))
@@ -132,6 +145,7 @@ def test_tunnel_end_to_end(wg_server: ServerProcess, client_ns: str, tmp_path: P
     with wg_server.client(user["token"]) as mine:
         assert mine.get(f"/wireguard/clients/{cid}").status_code == 404
         assert mine.get(f"/wireguard/clients/{cid}/config").status_code == 404
+        assert mine.get(f"/wireguard/clients/{cid}/traffic").status_code == 404
 
 
 def test_other_peers_keep_their_session(wg_server: ServerProcess, client_ns: str, tmp_path: Path) -> None:

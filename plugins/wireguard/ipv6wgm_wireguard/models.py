@@ -83,3 +83,18 @@ class WireGuardClient(Model):
         table = "wireguard_clients"
         unique_together = (("server", "ipv4_index"), ("server", "ipv6_index"), ("server", "public_key"),
                            ("server", "name"))
+
+
+class WireGuardClientTraffic(Model):
+    """Bytes a client received and sent in one hour or one day (``resolution`` in seconds)."""
+
+    id = fields.BigIntField(primary_key=True)
+    client = fields.ForeignKeyField("wireguard.WireGuardClient", related_name="traffic", on_delete=fields.CASCADE)
+    resolution = fields.IntField()
+    bucket = fields.DatetimeField()  # start of the hour or day, UTC
+    bytes_received = fields.BigIntField(default=0)
+    bytes_sent = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "wireguard_client_traffic"
+        unique_together = (("client", "resolution", "bucket"),)

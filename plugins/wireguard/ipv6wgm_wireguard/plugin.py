@@ -30,9 +30,11 @@ def register_models(register: Any) -> None:
 def register_blueprints(register: Any) -> None:
     from ipv6wgm_wireguard.routes.clients import bp as clients_bp
     from ipv6wgm_wireguard.routes.servers import bp as servers_bp
+    from ipv6wgm_wireguard.routes.traffic import bp as traffic_bp
 
     register(servers_bp)
     register(clients_bp)
+    register(traffic_bp)
 
 
 @hookimpl
@@ -49,11 +51,12 @@ def register_jobs(register: Any) -> None:
 
 @hookimpl
 def register_cron(register: Any) -> None:
-    from ipv6wgm_wireguard import jobs, stats
+    from ipv6wgm_wireguard import jobs, stats, traffic
 
     settings = wg_settings()
     register("reconcile", jobs.reconcile, every=settings.reconcile_interval, scope="node", run_at_startup=True)
     register("collect_stats", stats.collect, every=settings.stats_interval, scope="node")
+    register("traffic_prune", traffic.prune, every=3600, scope="cluster")
 
 
 @hookimpl
@@ -88,15 +91,58 @@ async def account_changed(event: Any) -> None:
 
 @hookimpl
 async def collect_metrics(emit: Any) -> None:
-    from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
+    """Per interface on every node; per peer (``wireguard.peer.*``, prometheus_wireguard_exporter's
+    labels) only for this node's interfaces, whose owner stores them. Counters are the totals kept
+    across counter resets; handshakes are epoch seconds."""
+    from tortoise.functions import Count, Max, Sum
 
+    from ipv6wgm.runtime import current
+    from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
+    from ipv6wgm_wireguard.service import client_routes
+
+    here = current().settings.node_id
     for server in await WireGuardServer.all():
-        rows = await WireGuardClient.filter(server_id=server.id).values_list("bytes_received", "bytes_sent")
         tags = {"server": server.name, "interface": server.interface, "node": server.node_id}
-        emit("wireguard.clients", len(rows), tags=tags, unit="count")
-        emit("wireguard.bytes_received", sum(r[0] for r in rows), tags=tags, unit="bytes")
-        emit("wireguard.bytes_sent", sum(r[1] for r in rows), tags=tags, unit="bytes")
         emit("wireguard.running", 1 if server.status == "running" else 0, tags=tags, unit="bool")
+        if server.node_id != here:
+            continue  # its own node emits it (and would drop ours): no walk over its clients here
+        rows = await (WireGuardClient.filter(server_id=server.id).group_by("server_id")
+                      .annotate(n=Count("id"), rx=Sum("bytes_received"), tx=Sum("bytes_sent"),
+                                seen=Max("last_handshake")).values("n", "rx", "tx", "seen"))
+        row = rows[0] if rows else {"n": 0, "rx": 0, "tx": 0, "seen": None}
+        emit("wireguard.clients", int(row["n"] or 0), tags=tags, unit="count")
+        emit("wireguard.bytes_received", int(row["rx"] or 0), tags=tags, unit="bytes")
+        emit("wireguard.bytes_sent", int(row["tx"] or 0), tags=tags, unit="bytes")
+        emit("wireguard.latest_handshake", _epoch(row["seen"]), tags=tags, unit="seconds")
+        peers = await WireGuardClient.filter(server_id=server.id).values_list(
+            "public_key", "name", "ipv4_address", "ipv6_address", "delegated_prefix", "bytes_received", "bytes_sent",
+            "last_handshake")
+        for key, name, v4, v6, prefix, rx, tx, seen in peers:
+            routes = client_routes(_Routes(v4, v6, prefix))
+            peer_tags = {"interface": server.interface, "public_key": key, "allowed_ips": ",".join(routes),
+                         "friendly_name": name, "node": server.node_id}
+            emit("wireguard.peer.received_bytes", int(rx), tags=peer_tags, unit="bytes")
+            emit("wireguard.peer.sent_bytes", int(tx), tags=peer_tags, unit="bytes")
+            emit("wireguard.peer.latest_handshake", _epoch(seen), tags=peer_tags, unit="seconds")
+
+
+class _Routes:
+    def __init__(self, v4: str | None, v6: str | None, prefix: str | None) -> None:
+        self.ipv4_address, self.ipv6_address, self.delegated_prefix = v4, v6, prefix
+
+
+def _epoch(value: Any) -> float:
+    if value is None:
+        return 0.0
+    if isinstance(value, str):
+        from datetime import datetime
+
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        from datetime import UTC
+
+        value = value.replace(tzinfo=UTC)
+    return float(int(value.timestamp()))
 
 
 def _missing_message(absent: dict[str, list[str]]) -> str:

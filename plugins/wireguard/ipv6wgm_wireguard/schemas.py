@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ipv6wgm.api import IsoDatetime, PageQuery, Pagination, StrictBody
 from ipv6wgm_wireguard import validation as v
@@ -101,6 +101,27 @@ class ClientUpdate(StrictBody):
     expires_at: Expiry | None = None
     ipv6_pool_id: PoolId | None = None
     ipv6_prefix_length: PrefixLength | None = None
+
+
+class TrafficQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    range: Literal["24h", "7d", "30d", "1y"] = Field("24h", description="hourly buckets for 24h and 7d, daily for "
+                                                                       "30d and 1y")
+
+
+class TrafficPoint(BaseModel):
+    timestamp: str
+    bytes_received: int
+    bytes_sent: int
+
+
+class TrafficOut(BaseModel):
+    client_id: int
+    range: str
+    resolution: Literal["1h", "1d"]
+    points: list[TrafficPoint]
+    bytes_received: int
+    bytes_sent: int
 
 
 class ClientQuery(PageQuery):

@@ -25,6 +25,8 @@ class WireGuardSettings(BaseSettings):
     active_handshake_s: int = Field(180, ge=10, le=86400)
     persistent_keepalive: int = Field(25, ge=0, le=65535)
     apply_timeout: float = Field(30.0, gt=0, le=600)
+    traffic_hourly_days: int = Field(35, ge=8, le=3660, description="keep hourly traffic history this long")
+    traffic_daily_days: int = Field(800, ge=366, le=36600, description="keep daily traffic history this long")
 
     @field_validator("endpoint")
     @classmethod

@@ -13,11 +13,12 @@ from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
+from tortoise.transactions import in_transaction
 
 from ipv6wgm.api import iso, utcnow
 from ipv6wgm.runtime import current
 from ipv6wgm.ws import PRIVILEGED
-from ipv6wgm_wireguard import service
+from ipv6wgm_wireguard import service, traffic
 from ipv6wgm_wireguard.jobs import backend, handshake_time
 from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
 
@@ -68,15 +69,20 @@ async def collect(ctx: dict[str, Any]) -> dict[str, int]:
             if _last_seen.get((server.id, key)) != sig:
                 moved[key] = (peer, sig)
         changed: list[WireGuardClient] = []
+        deltas: dict[int, tuple[int, int]] = {}
         keys = list(moved)
         for start in range(0, len(keys), CHUNK):
             for client in await WireGuardClient.filter(server_id=server.id, public_key__in=keys[start:start + CHUNK]):
                 peer, sig = moved[client.public_key]
+                rx, tx = client.bytes_received, client.bytes_sent
                 if fold(client, peer):
                     changed.append(client)
+                    deltas[client.id] = (client.bytes_received - rx, client.bytes_sent - tx)
                 _last_seen[(server.id, client.public_key)] = sig
         if changed:
-            await WireGuardClient.bulk_update(changed, fields=list(FIELDS), batch_size=CHUNK)
+            async with in_transaction():  # totals and history move together
+                await WireGuardClient.bulk_update(changed, fields=list(FIELDS), batch_size=CHUNK)
+                await traffic.add(deltas, now)
         for client in changed:
             if client.owner_id is not None:
                 by_owner[client.owner_id].append(_client_event(client, now))
