@@ -66,8 +66,10 @@ def _user_with_prefixes(server: ServerProcess, admin_token: str, admin: httpx.Cl
     user = server.make_user(admin_token)
     with server.client(user["token"]) as c:
         own = [allocate(c, pool["id"], client_name=f"home{i}") for i in range(2)]
-        client = envelope(c.post("/wireguard/clients", json={
-            "name": f"acct{secrets.token_hex(3)}", "server_id": wg["id"], "ipv6_pool_id": pool["id"]}), 201)
+    # a delegated prefix is an operator's decision: the admin creates the user's client with it
+    client = envelope(admin.post("/wireguard/clients", json={
+        "name": f"acct{secrets.token_hex(3)}", "server_id": wg["id"], "ipv6_pool_id": pool["id"],
+        "owner_id": user["id"]}), 201)
     [held] = _held(admin, client["id"])
     assert held["owner_id"] == user["id"] and all(a["owner_id"] == user["id"] for a in own)
     return user, own, held

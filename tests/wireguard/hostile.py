@@ -36,6 +36,8 @@ COMMENTS = [re.compile(r"# PrivateKey = <the private key that belongs to this cl
                        r"this server never held it>"),
             re.compile(r"# (PrivateKey|PresharedKey) = <omitted: needs the wireguard\.servers\.secrets permission>"),
             re.compile(r"# Routed prefix delegated to this client: [0-9a-f:]+/[0-9]{1,3}"),
+            re.compile(r"# Endpoint from (the server's endpoint|IPV6WGM_WIREGUARD_ENDPOINT|the node's primary "
+                       r"IPv[46] address \(default route via [A-Za-z0-9_=+.-]{1,15}\))"),
             re.compile(r"# [A-Za-z0-9_.-]{1,64}")]
 KEY_RE = re.compile(r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=")
 LINE_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
