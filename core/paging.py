@@ -147,7 +147,6 @@ def _reverse(order: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(o[1:] if o.startswith("-") else f"-{o}" for o in order)
 
 
-@lru_cache(maxsize=512)
 class _Quoted(dict):  # type: ignore[type-arg]
     def __init__(self, quote: Any) -> None:
         super().__init__()
@@ -167,6 +166,7 @@ def _name(column: Column) -> str:
     return column.name if isinstance(column, Expr) else column
 
 
+@lru_cache(maxsize=512)
 def _statements(dialect: str, table: str, columns: tuple[Column, ...], order: tuple[str, ...],
                 shape: tuple[tuple[Any, ...], ...]) -> Statements:
     if dialect == "mysql":
@@ -285,15 +285,20 @@ async def fetch_rows(model: Any, columns: Sequence[Column], *, where: Sequence[C
 
 
 def _records(model: Any, columns: tuple[Column, ...], raws: list[tuple[Any, ...]]) -> list[Any]:
-    converters = _converters(model, columns)
-    make = _record_type(tuple(_name(c) for c in columns))._make
-    records = []
-    for raw in raws:
-        row = list(raw)
-        for index, convert in converters:
-            row[index] = convert(row[index])
-        records.append(make(row))
-    return records
+    build = _row_builder(model, columns)
+    return [build(raw) for raw in raws]
+
+
+@lru_cache(maxsize=128)
+def _row_builder(model: Any, columns: tuple[Column, ...]) -> Any:
+    """One function per column list that converts a raw row into a record in a single call:
+    ``lambda r: Row(r[0], c1(r[1]), ...)`` (generated from column positions only)."""
+    converters = dict(_converters(model, columns))
+    row_type = _record_type(tuple(_name(c) for c in columns))
+    parts = [f"c{i}(r[{i}])" if i in converters else f"r[{i}]" for i in range(len(columns))]
+    namespace = {"new": tuple.__new__, "Row": row_type, **{f"c{i}": c for i, c in converters.items()}}
+    source = f"lambda r: new(Row, ({', '.join(parts)},))"
+    return eval(source, namespace)  # noqa: S307 - source built from integers only
 
 
 def _runner(db: Any, dialect: str, where: Sequence[Condition]) -> Any:
