@@ -123,14 +123,10 @@ def wait_for_fresh_snapshot(server: ServerProcess, after: float) -> None:
 
 
 async def run(server: ServerProcess, args: argparse.Namespace) -> dict[str, float]:
-    from ipv6wgm.bootstrap import build_runtime
-    from ipv6wgm.db import close_db, init_db
-    from ipv6wgm.settings import load_settings
+    from ipv6wgm.bootstrap import session
 
-    runtime = build_runtime(load_settings(), role="cli")
-    await init_db(runtime.settings, runtime.registry.models)
     api = server.client(server.token())
-    try:
+    async with session():
         now = int(time.time())
         started = time.perf_counter()
         points = await seed_points(args.series, now)
@@ -175,9 +171,7 @@ async def run(server: ServerProcess, args: argparse.Namespace) -> dict[str, floa
         mn = median_ms(scrape, args.reps)
         print(f"GET /metrics, {args.peers:,} peers: {mn:8.2f} ms")
         scraper.close()
-    finally:
-        api.close()
-        await close_db()
+    api.close()
     return {"query_24h_vs_1h": round(q24 / q1, 3), "metrics_10000_vs_10_peers": round(mn / m10, 3),
             "query_1h_ms": round(q1, 2), "query_24h_ms": round(q24, 2), "metrics_10_ms": round(m10, 2),
             "metrics_10000_ms": round(mn, 2), "series": args.series, "peers": args.peers}

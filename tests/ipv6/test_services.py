@@ -16,15 +16,11 @@ from .helpers import envelope, error, make_pool
 SCRIPT = r'''
 import asyncio, json, sys
 from ipv6wgm.api import ApiError
-from ipv6wgm.bootstrap import build_runtime
-from ipv6wgm.db import close_db, init_db
-from ipv6wgm.settings import load_settings
+from ipv6wgm.bootstrap import session
 
 async def main(pool_id, small_id, user_id):
-    rt = build_runtime(load_settings(), role="cli")
-    await init_db(rt.settings, rt.registry.models)
     out = {}
-    try:
+    async with session() as rt:
         svc = rt.services["ipv6.delegation"]
         out["first"] = await svc.delegate(pool_id=pool_id, prefix_length=64, holder="wireguard.client:42",
                                           owner_id=user_id, description="delegated")
@@ -59,8 +55,6 @@ async def main(pool_id, small_id, user_id):
             if _name == "ipv6":
                 await impl(emit=lambda n, v, tags=None, unit=None: metrics.append([n, v, tags, unit]))
         out["metrics"] = metrics
-    finally:
-        await close_db()
     print(json.dumps(out))
 
 asyncio.run(main(*map(int, sys.argv[1:4])))
