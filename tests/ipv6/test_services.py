@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
 from ipv6wgm.testing import ServerProcess
 
@@ -68,6 +69,7 @@ def _run(server: ServerProcess, *args: int) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.hooks("register_services")
 def test_delegation_announcements_metrics(server: ServerProcess, admin_token: str, admin: httpx.Client) -> None:
     pool = make_pool(admin, announce=True)
     small = make_pool(admin, prefix_length=64, length=64)
