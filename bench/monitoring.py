@@ -81,15 +81,15 @@ async def seed_points(series: int, now: int) -> int:
 
 
 async def roll_up() -> dict[str, int]:
-    from tortoise.exceptions import IntegrityError
+    from tortoise.exceptions import IntegrityError, OperationalError
 
     from ipv6wgm_monitoring import store
 
     for _ in range(5):
         try:
             return await store.rollup(int(time.time()))
-        except IntegrityError:  # the server's own cron ran at the same moment: try again
-            await asyncio.sleep(1)
+        except (IntegrityError, OperationalError):  # the server's own cron ran at the same moment
+            await asyncio.sleep(1)  # (on SQLite: "database is locked" when it wrote in between)
     raise RuntimeError("rollups kept colliding")
 
 
