@@ -60,7 +60,10 @@ def build_runtime(settings: Settings, role: str = "server") -> Runtime:
 
 
 async def start_runtime(runtime: Runtime, *, migrate: bool = True, run_jobs: bool = True) -> None:
-    """Database (migrated), first admin, live config, hub, jobs, then each plugin's startup."""
+    """Database (migrated), first admin, live config, hub, each plugin's startup, then jobs.
+
+    Crons start last: a cron that runs at start-up (the WireGuard reconcile, the monitoring
+    sampler) needs its plugin's state."""
     from ipv6wgm.users.service import ensure_first_admin
 
     settings = runtime.settings
@@ -78,12 +81,12 @@ async def start_runtime(runtime: Runtime, *, migrate: bool = True, run_jobs: boo
     await runtime.config.load()
     runtime.hub.control_handlers.extend([_reload_config(runtime), auth_cache.on_control])
     await runtime.hub.start()
-    await runtime.jobs.start(run_crons=run_jobs and not settings.redis_url)
     handler = DatabaseLogHandler(settings.node_id)
     logging.getLogger().addHandler(handler)
     handler.start()
     runtime.extras["log_handler"] = handler
     await start_plugins(runtime)
+    await runtime.jobs.start(run_crons=run_jobs and not settings.redis_url)
 
 
 async def start_plugins(runtime: Runtime) -> None:
@@ -168,9 +171,11 @@ def _reload_config(runtime: Runtime):
 
 
 async def stop_runtime(runtime: Runtime) -> None:
+    """The reverse of ``start_runtime``: jobs and crons first (they use the plugins' state),
+    then each plugin's shutdown, then the rest."""
+    await runtime.jobs.stop()
     await stop_plugins(runtime)
     await runtime.hub.stop()
-    await runtime.jobs.stop()
     handler = runtime.extras.pop("log_handler", None)
     if handler is not None:
         logging.getLogger().removeHandler(handler)

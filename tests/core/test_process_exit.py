@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +19,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from ipv6wgm.testing import running_server, wait_for
 
 EXIT_TIMEOUT_S = 60
 
@@ -110,3 +113,28 @@ def test_a_database_left_open_keeps_a_script_from_exiting(tmp_path: Path) -> Non
     with pytest.raises(subprocess.TimeoutExpired) as hung:
         run(["-c", leak], tmp_path, timeout=15)
     assert b"done 0" in (hung.value.stdout or b"")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "mysql"])
+@pytest.mark.hooks("startup", "shutdown")
+def test_servers_and_workers_use_plugin_state_from_the_first_tick_and_stop_cleanly(backend: str) -> None:
+    """Crons that run at start-up (the monitoring sampler, the WireGuard reconcile, the BGP
+    collection) find their plugin's state; SIGTERM stops each process promptly with status 0,
+    and the BIRD it supervised goes with it."""
+    with running_server(backend) as server:
+        api = server.client(server.token())
+        node = server.env["IPV6WGM_NODE_ID"]
+        wait_for(lambda: node in api.get("/status/health/detailed").json()["data"]["components"]["monitoring"]
+                 ["snapshot_age_s"], timeout=30, message="the start-up sample")
+        assert "has no state in this runtime" not in server.logs()
+        birds = subprocess.run(["ip", "netns", "pids", server.netns], capture_output=True, text=True).stdout.split()
+        assert birds, "the data-plane owner runs BIRD in its namespace"
+        for proc in reversed(server.procs):  # the worker first, as an orchestrator would
+            started = time.monotonic()
+            os.killpg(proc.pid, signal.SIGTERM)
+            assert proc.wait(30) == 0, server.logs()
+            assert time.monotonic() - started < 20
+        server.procs.clear()
+        left = subprocess.run(["ip", "netns", "pids", server.netns], capture_output=True, text=True).stdout.split()
+        assert left == [], f"processes left in {server.netns}: {left}"
+        assert "Traceback" not in server.logs()
