@@ -87,20 +87,16 @@ def measure(port: int, path: str, headers: dict[str, str], seconds: float, conne
 def seed_users(server: ServerProcess, count: int) -> None:
     code = f'''
 import asyncio
-from ipv6wgm.bootstrap import build_runtime
-from ipv6wgm.db import init_db, close_db
-from ipv6wgm.settings import load_settings
+from ipv6wgm.bootstrap import session
 from ipv6wgm.security.passwords import hash_password
 from ipv6wgm.users.models import User
 
 async def main():
-    rt = build_runtime(load_settings())
-    await init_db(rt.settings, rt.registry.models)
-    digest = await hash_password("bench-password-1")
-    batch = [User(username=f"bench_{{i:05d}}", email=f"bench_{{i}}@example.com", password_hash=digest,
-                  role="user") for i in range({count})]
-    await User.bulk_create(batch, batch_size=1000)
-    await close_db()
+    async with session():
+        digest = await hash_password("bench-password-1")
+        batch = [User(username=f"bench_{{i:05d}}", email=f"bench_{{i}}@example.com", password_hash=digest,
+                      role="user") for i in range({count})]
+        await User.bulk_create(batch, batch_size=1000)
 
 asyncio.run(main())
 '''
@@ -114,16 +110,12 @@ def seed_clients(server: ServerProcess, token: str, count: int) -> None:
     assert r.status_code == 201, r.text
     code = f'''
 import asyncio
-from ipv6wgm.bootstrap import build_runtime
-from ipv6wgm.db import init_db, close_db
-from ipv6wgm.settings import load_settings
+from ipv6wgm.bootstrap import session
 from ipv6wgm_wireguard import keys, service
 from ipv6wgm_wireguard.addressing import Network
 from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
 
-async def main():
-    rt = build_runtime(load_settings())
-    await init_db(rt.settings, rt.registry.models)
+async def seed():
     server = await WireGuardServer.get(id={r.json()["data"]["id"]})
     v4, v6 = Network.of(server.ipv4_address), Network.of(server.ipv6_address)
     rows = []
@@ -136,7 +128,10 @@ async def main():
             ipv4_index=i, ipv4_address=v4.address(i), ipv6_index=i, ipv6_address=v6.address(i),
             allowed_ips=["0.0.0.0/0", "::/0"], dns_servers=["2001:4860:4860::8888"]))
     await WireGuardClient.bulk_create(rows, batch_size=1000)
-    await close_db()
+
+async def main():
+    async with session():
+        await seed()
 
 asyncio.run(main())
 '''

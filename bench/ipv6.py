@@ -46,14 +46,9 @@ async def _fill(pool_id: int, count: int) -> None:
 
 
 async def run(args: argparse.Namespace) -> dict[str, float]:
-    from ipv6wgm.bootstrap import build_runtime
-    from ipv6wgm.db import close_db, init_db, upgrade
-    from ipv6wgm.settings import load_settings
+    from ipv6wgm.bootstrap import session
 
-    runtime = build_runtime(load_settings(), role="cli")
-    await upgrade(runtime.settings, runtime.registry.models)
-    await init_db(runtime.settings, runtime.registry.models)
-    try:
+    async with session(migrate=True):
         from ipv6wgm_ipv6 import service
         from ipv6wgm_ipv6.models import Pool
 
@@ -70,8 +65,6 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
         at_n = await _time_allocations(service, full.id, args.allocations)
         wrap_ms = (await _time_allocations(service, wrap.id, 1))[0]
         after_wrap = await _time_allocations(service, wrap.id, 20)
-    finally:
-        await close_db()
     mean_0, mean_n = statistics.fmean(at_0), statistics.fmean(at_n)
     print(f"empty pool:      mean {mean_0:.2f} ms, median {statistics.median(at_0):.2f} ms "
           f"({args.allocations} allocations)")

@@ -81,15 +81,15 @@ async def seed_points(series: int, now: int) -> int:
 
 
 async def roll_up() -> dict[str, int]:
-    from tortoise.exceptions import IntegrityError
+    from tortoise.exceptions import IntegrityError, OperationalError
 
     from ipv6wgm_monitoring import store
 
     for _ in range(5):
         try:
             return await store.rollup(int(time.time()))
-        except IntegrityError:  # the server's own cron ran at the same moment: try again
-            await asyncio.sleep(1)
+        except (IntegrityError, OperationalError):  # the server's own cron ran at the same moment
+            await asyncio.sleep(1)  # (on SQLite: "database is locked" when it wrote in between)
     raise RuntimeError("rollups kept colliding")
 
 
@@ -145,14 +145,10 @@ def wait_for_fresh_snapshot(server: ServerProcess, after: float) -> None:
 
 
 async def run(server: ServerProcess, args: argparse.Namespace) -> dict[str, float]:
-    from ipv6wgm.bootstrap import build_runtime
-    from ipv6wgm.db import close_db, init_db
-    from ipv6wgm.settings import load_settings
+    from ipv6wgm.bootstrap import session
 
-    runtime = build_runtime(load_settings(), role="cli")
-    await init_db(runtime.settings, runtime.registry.models)
     api = server.client(server.token())
-    try:
+    async with session():
         now = int(time.time())
         started = time.perf_counter()
         points = await seed_points(args.series, now)
@@ -214,9 +210,7 @@ async def run(server: ServerProcess, args: argparse.Namespace) -> dict[str, floa
         t24 = median_ms(history("24h", 24), args.reps)
         t1y = median_ms(history("1y", 365), args.reps)
         print(f"GET /wireguard/clients/{{id}}/traffic, 24h: {t24:8.2f} ms, 1y: {t1y:8.2f} ms")
-    finally:
-        api.close()
-        await close_db()
+    api.close()
     return {"query_24h_vs_1h": round(q24 / q1, 3), "metrics_10000_vs_10_peers": round(mn / m10, 3),
             "traffic_1y_vs_24h": round(t1y / t24, 3), "traffic_24h_ms": round(t24, 2), "traffic_1y_ms": round(t1y, 2),
             "query_1h_ms": round(q1, 2), "query_24h_ms": round(q24, 2), "metrics_10_ms": round(m10, 2),

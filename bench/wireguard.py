@@ -2,7 +2,8 @@
 
 Runs a real server (SQLite, wireguard-go in its own network namespace). The bench process
 itself plays the node worker for the jobs it times (same database, same secret, same
-namespace), so reconcile and collection are timed without HTTP in between; adding a client is
+namespace, its own runtime from ``ipv6wgm.bootstrap.session``), so reconcile and collection are
+timed without HTTP in between; adding a client is
 timed through the API. References are measured in the same run: ``wg setconf`` of the same
 10,000 peers into an empty wireguard-go interface, and ``wg show <if> dump``.
 
@@ -81,12 +82,14 @@ async def seed(server_id: int, count: int) -> None:
 
 
 async def setconf_file(server_id: int, path: Path) -> None:
-    from ipv6wgm_wireguard import keys, service
+    from ipv6wgm_wireguard import keys
     from ipv6wgm_wireguard.jobs import desired_clients
+    from ipv6wgm_wireguard.state import plugin_state
 
     lines = ["[Interface]", f"PrivateKey = {keys.generate_private_key()}", "ListenPort = 0"]
+    specs = plugin_state().peer_specs
     for client in await desired_clients(server_id):
-        spec = service.peer_spec(client)
+        spec = specs.get(client)
         lines += ["[Peer]", f"PublicKey = {spec.public_key}", f"PresharedKey = {spec.preshared_key}",
                   f"AllowedIPs = {', '.join(spec.allowed_ips)}"]
     path.write_text("\n".join(lines) + "\n")
@@ -107,9 +110,13 @@ def main() -> None:
 
 
 async def run(server: ServerProcess, args: argparse.Namespace) -> None:
-    from ipv6wgm.bootstrap import build_runtime
-    from ipv6wgm.db import init_db
-    from ipv6wgm.settings import load_settings
+    from ipv6wgm.bootstrap import session
+
+    async with session():  # closed on the way out, so the bench exits when it is done
+        await measure(server, args)
+
+
+async def measure(server: ServerProcess, args: argparse.Namespace) -> None:
     from ipv6wgm_wireguard import jobs, stats
     from ipv6wgm_wireguard.models import WireGuardServer
 
@@ -126,8 +133,6 @@ async def run(server: ServerProcess, args: argparse.Namespace) -> None:
     at_10 = median_time(add, args.reps)
     print(f"add one client via the API, interface with ~10 peers:      {at_10 * 1000:8.2f} ms")
 
-    runtime = build_runtime(load_settings(), role="worker")
-    await init_db(runtime.settings, runtime.registry.models)
     print(f"seeding {args.peers} clients ...", flush=True)
     await seed(sid, args.peers - 10 - args.reps)
 

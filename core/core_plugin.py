@@ -7,11 +7,20 @@ import asyncio
 from typing import Any
 
 from ipv6wgm import hookimpl
+from ipv6wgm.plugins import (
+    BlueprintRegistrar,
+    ChannelRegistrar,
+    CronRegistrar,
+    HealthRegistrar,
+    JobRegistrar,
+    ModelRegistrar,
+    PermissionRegistrar,
+)
 from ipv6wgm.security.rbac import Principal
 
 
 @hookimpl
-def register_models(register: Any) -> None:
+def register_models(register: ModelRegistrar) -> None:
     register(
         "ipv6wgm.users.models",
         "ipv6wgm.auth.models",
@@ -22,7 +31,7 @@ def register_models(register: Any) -> None:
 
 
 @hookimpl
-def register_blueprints(register: Any) -> None:
+def register_blueprints(register: BlueprintRegistrar) -> None:
     from ipv6wgm.auth.routes import bp as auth_bp
     from ipv6wgm.logs.routes import bp as logs_bp
     from ipv6wgm.system.routes import bp as system_bp
@@ -33,7 +42,7 @@ def register_blueprints(register: Any) -> None:
 
 
 @hookimpl
-def register_permissions(register: Any) -> None:
+def register_permissions(register: PermissionRegistrar) -> None:
     register("users.read", "List and read all users", roles=("manager",))
     register("users.write", "Create, change, delete users and reset passwords")
     register("logs.read", "Read and export the application and audit log", roles=("manager",))
@@ -81,27 +90,27 @@ async def prune_logs(ctx: dict[str, Any]) -> int:
 
 
 @hookimpl
-def register_jobs(register: Any) -> None:
+def register_jobs(register: JobRegistrar) -> None:
     register("purge_log_exports", purge_log_exports, timeout=120)
     register("prune_logs", prune_logs, timeout=300)
 
 
 @hookimpl
-def register_cron(register: Any) -> None:
+def register_cron(register: CronRegistrar) -> None:
     register("system_status", publish_system_status, every=5, scope="node")
     register("purge_log_exports", purge_log_exports, every=600, scope="cluster")
     register("prune_logs", prune_logs, every=3600, scope="cluster")
 
 
 @hookimpl
-def register_ws_channels(register: Any) -> None:
+def register_ws_channels(register: ChannelRegistrar) -> None:
     register("system", message_type="system_status", permission="system.read", stream_path="/ws/system/status",
              snapshot=_system_snapshot)
     register("logs", message_type="log_entry", permission="logs.read", stream_path="/ws/logs")
 
 
 @hookimpl
-def health_components(register: Any) -> None:
+def health_components(register: HealthRegistrar) -> None:
     from ipv6wgm.system.health import cache_check, database_check
 
     register("database", database_check)

@@ -93,7 +93,12 @@ def register_permissions(register: PermissionRegistrar) -> None:
 
 @hookspec
 def register_commands(register: CommandRegistrar) -> None:
-    """Add ``ipv6wgm`` CLI sub-commands: ``register("wg-export", help, configure, handler)``."""
+    """Add ``ipv6wgm`` CLI sub-commands: ``register("wg-export", help, configure, handler)``.
+
+    ``configure(parser)`` adds the arguments; ``handler(args)`` runs the command. A coroutine
+    function runs in a started CLI runtime (``ipv6wgm.bootstrap.session``: migrated database,
+    every plugin's state), closed before the process exits; the return value is the exit status.
+    """
 
 
 @hookspec
@@ -142,9 +147,20 @@ def account_changed(event: AccountEvent) -> Any:
 
 @hookspec
 def startup(runtime: Runtime) -> Any:
-    """Called once per process after the database is ready (server and worker). May be async."""
+    """Called once per runtime after the database is ready (server, worker, CLI commands and
+    ``bootstrap.session``). May be async.
+
+    Build the plugin's process state (backends, locks, caches) here as one object and keep it
+    with ``runtime.set_state("<plugin>", obj)``; read it with ``current().state("<plugin>",
+    Type)``. ``runtime.role`` (``server``, ``worker``, ``cli``) tells whether this process owns
+    the data plane. Never keep process state in module globals.
+    """
 
 
 @hookspec
 def shutdown(runtime: Runtime) -> Any:
-    """Called once per process before the database closes. May be async."""
+    """Called once per runtime before the database closes. May be async.
+
+    Close what ``startup`` built: ``await runtime.close_state("<plugin>")`` awaits the state's
+    ``close()``. The process must be able to exit afterwards (no thread or connection left).
+    """

@@ -4,6 +4,16 @@ pluggy gives discovery-free hook calling and nothing else we need, so this modul
 tox and datasette taught: a typed facade, ``requires`` ordering (pluggy only knows LIFO),
 ``check_pending()`` after loading, and per-plugin isolation so one broken plugin is listed as
 failed instead of taking the server down (unless ``IPV6WGM_STRICT_PLUGINS=1``).
+
+It is also what a plugin imports: ``PluginInfo`` and the types of every hook's argument
+(``JobRegistrar``, ``MetricEmitter``, ``AccountEvent``, ``Runtime`` …), so hook
+implementations are typed the way the core calls them::
+
+    from ipv6wgm import hookimpl
+    from ipv6wgm.plugins import JobRegistrar, PluginInfo
+
+    @hookimpl
+    def register_jobs(register: JobRegistrar) -> None: ...
 """
 
 from __future__ import annotations
@@ -20,26 +30,58 @@ from typing import Any
 import pluggy
 
 from ipv6wgm import PROJECT_NAME, hookspecs
+from ipv6wgm.accounts import AccountEvent
 from ipv6wgm.cron import check_interval, check_scope
 from ipv6wgm.registry import (
+    BackupRegistrar,
     BackupSpec,
+    BlueprintRegistrar,
     BlueprintSpec,
+    ChannelRegistrar,
     ChannelSpec,
+    CommandRegistrar,
     CommandSpec,
+    CronRegistrar,
     CronSpec,
+    HealthRegistrar,
     HealthSpec,
+    JobRegistrar,
     JobSpec,
+    MetricEmitter,
     ModelApp,
+    ModelRegistrar,
+    PermissionRegistrar,
     PermissionSpec,
     Registry,
     RegistryError,
+    ServiceRegistrar,
 )
+from ipv6wgm.runtime import Runtime
+
+__all__ = [
+    "AccountEvent",
+    "BackupRegistrar",
+    "BlueprintRegistrar",
+    "ChannelRegistrar",
+    "CommandRegistrar",
+    "CronRegistrar",
+    "HealthRegistrar",
+    "JobRegistrar",
+    "MetricEmitter",
+    "ModelRegistrar",
+    "PermissionRegistrar",
+    "PluginInfo",
+    "PluginLoadError",
+    "PluginManager",
+    "Runtime",
+    "ServiceRegistrar",
+]
 
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = PROJECT_NAME
-PLUGIN_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-JOB_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+PLUGIN_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+JOB_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
 class PluginLoadError(RuntimeError):
@@ -95,16 +137,23 @@ class PluginManager:
         """Register the core's own hooks, then every installed plugin in ``requires`` order."""
         self._register(core_module, PluginInfo(name="core", version=_core_version()))
         candidates: dict[str, tuple[ModuleType, PluginInfo]] = {}
+        claimed: dict[str, list[str]] = {}  # plugin name -> the modules that claim it
         for module in [*self._discover(), *extra]:
             info = getattr(module, "info", None)
             name = getattr(info, "name", getattr(module, "__name__", "?"))
             try:
                 if not isinstance(info, PluginInfo):
                     raise PluginLoadError(f"{module.__name__} has no PluginInfo named 'info'")
-                if not PLUGIN_NAME_RE.match(info.name) or info.name == "core":
+                if not PLUGIN_NAME_RE.fullmatch(info.name) or info.name == "core":
+                    name = module.__name__  # recorded under its module: never mistaken for the core
                     raise PluginLoadError(f"invalid plugin name {info.name!r}")
-                if info.name in candidates or info.name in self.records:
-                    raise PluginLoadError(f"duplicate plugin name {info.name!r}")
+                claimed.setdefault(info.name, []).append(module.__name__)
+                if len(claimed[info.name]) > 1:
+                    # Everything is namespaced by this name: neither module may have it, and
+                    # which one is meant cannot be guessed from the installation order.
+                    candidates.pop(info.name, None)
+                    raise PluginLoadError(f"duplicate plugin name {info.name!r}, claimed by "
+                                          f"{', '.join(claimed[info.name])}")
             except PluginLoadError as exc:
                 self._fail(name, exc)
                 continue
@@ -337,7 +386,7 @@ class PluginManager:
 
 
 def _check_name(name: str) -> None:
-    if not JOB_NAME_RE.match(name):
+    if not JOB_NAME_RE.fullmatch(name):
         raise RegistryError(f"invalid job name {name!r}")
 
 

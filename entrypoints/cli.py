@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import inspect
 import json
 import logging
 import os
@@ -66,17 +67,12 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 async def _with_runtime(coro_factory: Any, *, migrate: bool = True) -> Any:
-    from ipv6wgm.bootstrap import build_runtime
-    from ipv6wgm.db import close_db, init_db, upgrade
+    """Run ``coro_factory(runtime)`` in a started CLI runtime (database, every plugin's state),
+    closed afterwards so the command exits by itself."""
+    from ipv6wgm.bootstrap import session
 
-    runtime = build_runtime(load_settings(), role="cli")
-    if migrate:
-        await upgrade(runtime.settings, runtime.registry.models)
-    await init_db(runtime.settings, runtime.registry.models)
-    try:
+    async with session(load_settings(), role="cli", migrate=migrate) as runtime:
         return await coro_factory(runtime)
-    finally:
-        await close_db()
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
@@ -195,9 +191,22 @@ def _plugin_commands(sub: Any) -> None:
     except Exception:  # noqa: BLE001 - core commands must keep working
         return
     for spec in runtime.registry.commands.values():
-        parser = sub.add_parser(spec.name, help=spec.help)
+        parser = sub.add_parser(spec.name, help=spec.help, description=spec.help)
         spec.configure(parser)
-        parser.set_defaults(func=spec.handler)
+        parser.set_defaults(func=_plugin_handler(spec.handler))
+
+
+def _plugin_handler(handler: Any) -> Any:
+    """A plain handler runs as it is; a coroutine function runs in a started CLI runtime
+    (migrated database, every plugin's state), which is closed before the command returns.
+    Its return value is the exit status (None: 0)."""
+    if not inspect.iscoroutinefunction(handler):
+        return handler
+
+    def run(args: argparse.Namespace) -> Any:
+        return asyncio.run(_with_runtime(lambda runtime: handler(args)))
+
+    return run
 
 
 def main(argv: list[str] | None = None) -> int:

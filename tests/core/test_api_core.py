@@ -8,6 +8,7 @@ import json
 import re
 
 import httpx
+import pytest
 
 from ipv6wgm.testing import ServerProcess, wait_for
 
@@ -206,13 +207,15 @@ def test_system_config_validated_persisted_applied(server: ServerProcess, admin:
     envelope(admin.put("/system/config", json={"session_timeout": before["session_timeout"]}))
 
 
+@pytest.mark.hooks("health_components", "startup")
 def test_status_detailed_and_system(server: ServerProcess, admin: httpx.Client) -> None:
     data = envelope(admin.get("/status/health/detailed"))["data"]
     assert data["status"] == "healthy"
     assert data["components"]["database"]["status"] == "healthy"
     assert data["components"]["database"]["response_time"] >= 0
     assert data["components"]["cache"]["status"] == "healthy"
-    assert "sample" in data["components"]  # contributed by the installed test plugin
+    sample = data["components"]["sample"]  # contributed by the installed test plugin
+    assert sample["status"] == "healthy" and sample["touches_here"] >= 0  # its startup state is there
     status = envelope(admin.get("/status/system"))["data"]
     assert status["resources"]["memory"]["total"] > 0 and status["resources"]["cpu"]["cores"] >= 1
 

@@ -28,6 +28,7 @@ def tables(data_dir: Path) -> set[str]:
         return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
 
 
+@pytest.mark.hooks("register_models")
 def test_db_upgrade_and_admin_create(tmp_path: Path) -> None:
     done = cli("db", "upgrade", data_dir=tmp_path)
     assert done.returncode == 0, done.stderr

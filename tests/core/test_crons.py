@@ -19,6 +19,7 @@ from ipv6wgm.testing import REDIS_URL, ServerProcess, check_redis, mysql_databas
 EVERY = 2
 
 
+@pytest.mark.hooks("register_cron")
 def test_node_crons_run_on_every_node_and_cluster_crons_once_per_tick() -> None:
     check_redis()
     with mysql_database() as url:

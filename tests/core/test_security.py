@@ -97,6 +97,7 @@ def people(server: ServerProcess, admin_token: str) -> dict[str, dict]:
         "admin": {"token": admin_token}}
 
 
+@pytest.mark.hooks("register_blueprints", "register_permissions")
 @pytest.mark.parametrize(("method", "path", "as_admin", "as_manager", "as_user"), MATRIX)
 def test_role_route_matrix(server: ServerProcess, people: dict, method: str, path: str,
                            as_admin: int, as_manager: int, as_user: int) -> None:
@@ -173,6 +174,7 @@ def test_no_traceback_or_secret_in_errors(server: ServerProcess, admin: httpx.Cl
     assert server.admin_password not in r.text
 
 
+@pytest.mark.hooks("account_changed")
 def test_account_changed_reaches_plugins(server: ServerProcess, admin_token: str, admin: httpx.Client) -> None:
     """Deleting a user runs every plugin's ``account_changed`` before the row goes: the sample
     plugin deletes the user's notes, or hands them to the deleting admin with keep_objects."""

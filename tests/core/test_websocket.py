@@ -62,6 +62,7 @@ def test_log_entry_events(server: ServerProcess, admin_token: str) -> None:
         assert entry["method"] == "POST" and entry["status_code"] == 201
 
 
+@pytest.mark.hooks("register_jobs", "register_ws_channels")
 def test_job_event_reaches_owner_only(server: ServerProcess, admin_token: str) -> None:
     alice, bob = server.make_user(admin_token), server.make_user(admin_token)
     manager = server.make_user(admin_token, "manager")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
 from ipv6wgm.testing import ServerProcess
 
@@ -16,15 +17,11 @@ from .helpers import envelope, error, make_pool
 SCRIPT = r'''
 import asyncio, json, sys
 from ipv6wgm.api import ApiError
-from ipv6wgm.bootstrap import build_runtime
-from ipv6wgm.db import close_db, init_db
-from ipv6wgm.settings import load_settings
+from ipv6wgm.bootstrap import session
 
 async def main(pool_id, small_id, user_id):
-    rt = build_runtime(load_settings(), role="cli")
-    await init_db(rt.settings, rt.registry.models)
     out = {}
-    try:
+    async with session() as rt:
         svc = rt.services["ipv6.delegation"]
         out["first"] = await svc.delegate(pool_id=pool_id, prefix_length=64, holder="wireguard.client:42",
                                           owner_id=user_id, description="delegated")
@@ -59,8 +56,6 @@ async def main(pool_id, small_id, user_id):
             if _name == "ipv6":
                 await impl(emit=lambda n, v, tags=None, unit=None: metrics.append([n, v, tags, unit]))
         out["metrics"] = metrics
-    finally:
-        await close_db()
     print(json.dumps(out))
 
 asyncio.run(main(*map(int, sys.argv[1:4])))
@@ -74,6 +69,7 @@ def _run(server: ServerProcess, *args: int) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.hooks("register_services")
 def test_delegation_announcements_metrics(server: ServerProcess, admin_token: str, admin: httpx.Client) -> None:
     pool = make_pool(admin, announce=True)
     small = make_pool(admin, prefix_length=64, length=64)

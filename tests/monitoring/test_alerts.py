@@ -50,6 +50,7 @@ def _parse(ts: str) -> datetime:
     return datetime.fromisoformat(ts.replace("Z", "+00:00"))
 
 
+@pytest.mark.hooks("collect_metrics")
 def test_rule_fires_resolves_and_cools_down(fast: tuple[ServerProcess, Path], receiver: Receiver) -> None:
     server, value_file = fast
     token = server.token()

@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
-from ipv6wgm.bootstrap import build_runtime
-from ipv6wgm.db import close_db, init_db, upgrade
-from ipv6wgm.runtime import set_current
+from ipv6wgm.bootstrap import session
 from ipv6wgm.settings import load_settings
 from ipv6wgm.testing import mysql_database
 
@@ -26,16 +24,12 @@ NOW = 1_800_000_000 - 1_800_000_000 % 3600 + 1234  # a fixed "now" inside an hou
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[object]:
     with contextlib.ExitStack() as stack:
         url = stack.enter_context(mysql_database()) if request.param == "mysql" else None
-        runtime = build_runtime(load_settings(data_dir=tmp_path, database_url=url), role="cli")
-        await upgrade(runtime.settings, runtime.registry.models)
-        await init_db(runtime.settings, runtime.registry.models)
         try:
-            from ipv6wgm_monitoring import store as module
+            async with session(load_settings(data_dir=tmp_path, database_url=url), migrate=True):
+                from ipv6wgm_monitoring import store as module
 
-            yield module
+                yield module
         finally:
-            await close_db()
-            set_current(None)
             # Tortoise caches each table's INSERT text by connection name, not by dialect: the
             # next parameter (the other database, same name "default") must not inherit it.
             EXECUTOR_CACHE.clear()

@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from ipv6wgm_wireguard.dataplane.base import WireGuardBackend
 from ipv6wgm_wireguard.dataplane.types import PeerSpec
 from ipv6wgm_wireguard.dataplane.uapi import (
     UapiError,
@@ -13,6 +14,7 @@ from ipv6wgm_wireguard.dataplane.uapi import (
     check_errno,
     parse_get,
 )
+from ipv6wgm_wireguard.dataplane.userspace import UserspaceBackend
 from ipv6wgm_wireguard.keys import hex_to_key, key_to_hex
 
 # The example reply from https://www.wireguard.com/xplatform/ (get=1).
@@ -140,3 +142,50 @@ def test_parse_10000_peers_is_fast() -> None:
     elapsed = time.perf_counter() - start
     assert len(dev.peers) == 10_000
     assert elapsed < 1.0, f"parsing 10,000 peers took {elapsed:.3f}s"
+
+
+class CannedUapi(UserspaceBackend):
+    """The userspace backend with its socket replaced by a list of ``get=1`` replies: the
+    decoding and comparison under test are the backend's own."""
+
+    def __init__(self, *replies: bytes) -> None:
+        super().__init__()
+        self.replies = list(replies)
+
+    async def _request(self, name: str, payload: bytes) -> bytearray:
+        assert payload == b"get=1\n\n"
+        return bytearray(self.replies.pop(0))
+
+
+async def test_activity_decodes_only_peers_that_moved() -> None:
+    """A live-state collection parses a peer only when its lines differ from the previous look;
+    its marks, stored by the caller, make the next look skip it; a counter change, a new
+    handshake or another endpoint makes it move again. Both parsers agree with ``parse_get``."""
+    moved_k1 = XPLATFORM_GET.replace(b"rx_bytes=2224", b"rx_bytes=9999")
+    backend = CannedUapi(XPLATFORM_GET, XPLATFORM_GET, moved_k1, wireguard_go_reply(3))
+    seen: dict[str, object] = {}
+    first = await backend.activity("wg0", seen)
+    assert first.count == 2 and set(first.moved) == {K1, K2}
+    assert first.moved[K1].state == parse_get(XPLATFORM_GET).peers[K1]
+    assert first.moved[K2].key == key_to_hex(K2)
+    assert first.has_peer(K1) and not first.has_peer(hex_to_key("11" * 32))
+    seen.update({m.key: m.mark for m in first.moved.values()})
+    assert (await backend.activity("wg0", seen)).moved == {}  # nothing changed: nothing decoded
+    third = await backend.activity("wg0", seen)
+    assert set(third.moved) == {K1} and third.moved[K1].state.rx_bytes == 9999
+    fast = await backend.activity("wg0", {})  # wireguard-go's own layout: the fast parser
+    assert fast.count == 3 and [m.state for m in fast.moved.values()] == list(
+        parse_get(wireguard_go_reply(3)).peers.values())
+
+
+async def test_default_activity_compares_counters() -> None:
+    """Backends without raw lines (kernel netlink) compare counters, handshake and endpoint."""
+
+    class Dumped(CannedUapi):
+        activity = WireGuardBackend.activity
+
+    backend = Dumped(XPLATFORM_GET, XPLATFORM_GET.replace(b"tx_bytes=1212111", b"tx_bytes=1212112"))
+    first = await backend.activity("wg0", {})
+    assert set(first.moved) == {K1, K2} and first.moved[K1].mark == (2224, 38333, 1.5, "[abcd:23::33%2]:51820")
+    seen = {m.key: m.mark for m in first.moved.values()}
+    assert set((await backend.activity("wg0", seen)).moved) == {K2}

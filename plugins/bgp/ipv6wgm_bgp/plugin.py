@@ -11,7 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 from ipv6wgm import hookimpl
-from ipv6wgm.plugins import PluginInfo
+from ipv6wgm.plugins import (
+    BlueprintRegistrar,
+    ChannelRegistrar,
+    CronRegistrar,
+    HealthRegistrar,
+    JobRegistrar,
+    MetricEmitter,
+    ModelRegistrar,
+    PermissionRegistrar,
+    PluginInfo,
+    Runtime,
+    ServiceRegistrar,
+)
 from ipv6wgm.system import tools
 from ipv6wgm_bgp.settings import bgp_settings
 
@@ -20,12 +32,12 @@ info = PluginInfo(name="bgp", version="0.1.0",
 
 
 @hookimpl
-def register_models(register: Any) -> None:
+def register_models(register: ModelRegistrar) -> None:
     register("ipv6wgm_bgp.models", migrations="ipv6wgm_bgp.migrations")
 
 
 @hookimpl
-def register_blueprints(register: Any) -> None:
+def register_blueprints(register: BlueprintRegistrar) -> None:
     from ipv6wgm_bgp.routes.announcements import bp as announcements_bp
     from ipv6wgm_bgp.routes.sessions import bp as sessions_bp
 
@@ -34,7 +46,7 @@ def register_blueprints(register: Any) -> None:
 
 
 @hookimpl
-def register_jobs(register: Any) -> None:
+def register_jobs(register: JobRegistrar) -> None:
     from ipv6wgm_bgp import jobs
 
     timeout = bgp_settings().apply_timeout * 2
@@ -46,7 +58,7 @@ def register_jobs(register: Any) -> None:
 
 
 @hookimpl
-def register_cron(register: Any) -> None:
+def register_cron(register: CronRegistrar) -> None:
     from ipv6wgm_bgp import jobs
 
     settings = bgp_settings()
@@ -55,7 +67,7 @@ def register_cron(register: Any) -> None:
 
 
 @hookimpl
-def register_ws_channels(register: Any) -> None:
+def register_ws_channels(register: ChannelRegistrar) -> None:
     from ipv6wgm_bgp.service.views import status_snapshot
 
     async def snapshot(principal: Any) -> dict[str, Any]:
@@ -66,7 +78,7 @@ def register_ws_channels(register: Any) -> None:
 
 
 @hookimpl
-def register_permissions(register: Any) -> None:
+def register_permissions(register: PermissionRegistrar) -> None:
     register("bgp.sessions.read", "List BGP sessions, their state and received routes", roles=("manager",))
     register("bgp.sessions.write", "Create, change, start, stop and delete BGP sessions", roles=("manager",))
     register("bgp.announcements.read", "List BGP announcements", roles=("manager",))
@@ -74,29 +86,28 @@ def register_permissions(register: Any) -> None:
 
 
 @hookimpl
-def register_services(register: Any) -> None:
+def register_services(register: ServiceRegistrar) -> None:
     from ipv6wgm_bgp.jobs import refresh
 
     register("refresh", refresh)
 
 
 @hookimpl
-async def startup(runtime: Any) -> None:
+async def startup(runtime: Runtime) -> None:
+    """This process's state; BIRD is started only where the data plane is (see ``owner``)."""
     from ipv6wgm_bgp.service import owner
 
-    if owner.owns_data_plane(runtime):
-        await owner.start(runtime)
+    await owner.start(runtime)
 
 
 @hookimpl
-async def shutdown(runtime: Any) -> None:
-    from ipv6wgm_bgp.service import owner
-
-    await owner.stop()
+async def shutdown(runtime: Runtime) -> None:
+    """Stops the BIRD this process supervises, if any (see ``service.owner``)."""
+    await runtime.close_state(info.name)
 
 
 @hookimpl
-async def collect_metrics(emit: Any) -> None:
+async def collect_metrics(emit: MetricEmitter) -> None:
     from ipv6wgm_bgp.models import BgpAnnouncement, BgpSession
 
     for row in await BgpSession.all().order_by("id").limit(1000):
@@ -108,7 +119,7 @@ async def collect_metrics(emit: Any) -> None:
 
 
 @hookimpl
-def health_components(register: Any) -> None:
+def health_components(register: HealthRegistrar) -> None:
     async def check() -> dict[str, Any]:
         """Healthy while BIRD answered the last collection; sessions that are down are
         reported in numbers (a peer being down is not this node being unhealthy)."""

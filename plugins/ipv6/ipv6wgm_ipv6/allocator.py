@@ -2,9 +2,10 @@
 
 Why it is safe: every change to a pool's slots runs in one transaction that first locks the pool
 row (``SELECT … FOR UPDATE`` on MariaDB; on SQLite, where that is a no-op, an in-process lock per
-pool plus SQLite's own single-writer transaction); the ``(pool, slot)`` UNIQUE constraint is the
-last line of defence, and a transaction that loses a race (IntegrityError, deadlock 1213, lock
-wait 1205, "database is locked") is retried from the start.
+pool, kept in the plugin's process state, plus SQLite's own single-writer transaction); the
+``(pool, slot)`` UNIQUE constraint is the last line of defence, and a transaction that loses a
+race (IntegrityError, deadlock 1213, lock wait 1205, "database is locked") is retried from the
+start.
 
 Why it is fast: the pool row keeps ``next_hint``. A search starts there with one indexed query
 ("first taken slot ≥ hint"); if the hint is taken, one more indexed query finds the end of the
@@ -29,12 +30,12 @@ from ipv6wgm.api import ApiError, conflict, not_found, utcnow
 from ipv6wgm_ipv6.models import ACTIVE, DISABLED, QUARANTINED, RELEASED, Allocation, Pool, Reservation
 from ipv6wgm_ipv6.netmath import PoolGeometry, parse_network
 from ipv6wgm_ipv6.settings import get_settings
+from ipv6wgm_ipv6.state import plugin_state
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_TRIES = 8
 RETRYABLE_MYSQL = {1205, 1213}  # lock wait timeout, deadlock
-_local_locks: dict[int, asyncio.Lock] = {}
 # The first taken slot >= start whose successor is free: walks the (pool_id, slot) unique index.
 _END_OF_RUN = (
     "SELECT a.slot FROM ipv6_allocations a WHERE a.pool_id = ? AND a.slot >= ? "
@@ -58,7 +59,7 @@ def _retryable(exc: Exception) -> bool:
 
 async def with_locked_pool(pool_id: int, work: Callable[[Any, Pool], Awaitable[T]]) -> T:
     """Run ``work(conn, pool)`` in a transaction holding the pool's lock; retry lost races."""
-    lock = _local_locks.setdefault(pool_id, asyncio.Lock())
+    lock = plugin_state().pool_lock(pool_id)
     for attempt in range(MAX_TRIES):
         try:
             async with lock, in_transaction() as conn:

@@ -48,18 +48,30 @@ from __future__ import annotations
 from typing import Any
 
 from ipv6wgm import hookimpl
-from ipv6wgm.plugins import PluginInfo
+from ipv6wgm.plugins import (
+    AccountEvent,
+    BlueprintRegistrar,
+    ChannelRegistrar,
+    CronRegistrar,
+    HealthRegistrar,
+    MetricEmitter,
+    ModelRegistrar,
+    PermissionRegistrar,
+    PluginInfo,
+    Runtime,
+    ServiceRegistrar,
+)
 
 info = PluginInfo(name="ipv6", version="0.1.0", description="IPv6 prefix pools, allocations and delegation")
 
 
 @hookimpl
-def register_models(register: Any) -> None:
+def register_models(register: ModelRegistrar) -> None:
     register("ipv6wgm_ipv6.models", migrations="ipv6wgm_ipv6.migrations")
 
 
 @hookimpl
-def register_blueprints(register: Any) -> None:
+def register_blueprints(register: BlueprintRegistrar) -> None:
     from ipv6wgm_ipv6 import allocation_routes, routes
 
     register(routes.bp)
@@ -67,7 +79,7 @@ def register_blueprints(register: Any) -> None:
 
 
 @hookimpl
-def register_cron(register: Any) -> None:
+def register_cron(register: CronRegistrar) -> None:
     from ipv6wgm_ipv6.service import sweep
     from ipv6wgm_ipv6.settings import get_settings
 
@@ -75,12 +87,12 @@ def register_cron(register: Any) -> None:
 
 
 @hookimpl
-def register_ws_channels(register: Any) -> None:
+def register_ws_channels(register: ChannelRegistrar) -> None:
     register("ipv6", message_type="ipv6_allocation", permission="ipv6.allocations.read", stream_path="/ws/ipv6")
 
 
 @hookimpl
-def register_permissions(register: Any) -> None:
+def register_permissions(register: PermissionRegistrar) -> None:
     register("ipv6.pools.read", "See IPv6 prefix pools", roles=("manager", "user"))
     register("ipv6.pools.write", "Create, change and delete pools and reservations", roles=("manager",))
     register("ipv6.allocations.read", "See own IPv6 allocations", roles=("manager", "user"))
@@ -89,7 +101,7 @@ def register_permissions(register: Any) -> None:
 
 
 @hookimpl
-def register_services(register: Any) -> None:
+def register_services(register: ServiceRegistrar) -> None:
     from ipv6wgm_ipv6.service import Announcements, Delegation
 
     register("delegation", Delegation())
@@ -97,21 +109,34 @@ def register_services(register: Any) -> None:
 
 
 @hookimpl
-async def account_changed(event: Any) -> None:
+def startup(runtime: Runtime) -> None:
+    """The process state (per-pool locks): see ``state``."""
+    from ipv6wgm_ipv6.state import IPv6State
+
+    runtime.set_state(info.name, IPv6State())
+
+
+@hookimpl
+async def shutdown(runtime: Runtime) -> None:
+    await runtime.close_state(info.name)
+
+
+@hookimpl
+async def account_changed(event: AccountEvent) -> None:
     from ipv6wgm_ipv6.service import account_changed as handle
 
     await handle(event)
 
 
 @hookimpl
-async def collect_metrics(emit: Any) -> None:
+async def collect_metrics(emit: MetricEmitter) -> None:
     from ipv6wgm_ipv6.service import collect_metrics as collect
 
     await collect(emit)
 
 
 @hookimpl
-def health_components(register: Any) -> None:
+def health_components(register: HealthRegistrar) -> None:
     async def check() -> dict[str, Any]:
         from ipv6wgm_ipv6.models import Pool
 

@@ -27,22 +27,31 @@ series, for plugins that chart their own metrics.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ipv6wgm import hookimpl
-from ipv6wgm.plugins import PluginInfo
+from ipv6wgm.plugins import (
+    BlueprintRegistrar,
+    ChannelRegistrar,
+    CronRegistrar,
+    HealthRegistrar,
+    JobRegistrar,
+    ModelRegistrar,
+    PermissionRegistrar,
+    PluginInfo,
+    Runtime,
+    ServiceRegistrar,
+)
 
 info = PluginInfo(name="monitoring", version="0.1.0",
                   description="Metric history, alert rules with notifications, Prometheus /metrics")
 
 
 @hookimpl
-def register_models(register: Any) -> None:
+def register_models(register: ModelRegistrar) -> None:
     register("ipv6wgm_monitoring.models", migrations="ipv6wgm_monitoring.migrations")
 
 
 @hookimpl
-def register_blueprints(register: Any) -> None:
+def register_blueprints(register: BlueprintRegistrar) -> None:
     from ipv6wgm_monitoring.prometheus import bp as prometheus_bp
     from ipv6wgm_monitoring.routes.alerts import bp as alerts_bp
     from ipv6wgm_monitoring.routes.metrics import bp as metrics_bp
@@ -55,7 +64,7 @@ def register_blueprints(register: Any) -> None:
 
 
 @hookimpl
-def register_jobs(register: Any) -> None:
+def register_jobs(register: JobRegistrar) -> None:
     from ipv6wgm_monitoring import jobs
     from ipv6wgm_monitoring.settings import get_settings
 
@@ -65,7 +74,7 @@ def register_jobs(register: Any) -> None:
 
 
 @hookimpl
-def register_cron(register: Any) -> None:
+def register_cron(register: CronRegistrar) -> None:
     from ipv6wgm_monitoring import jobs
     from ipv6wgm_monitoring.settings import get_settings
 
@@ -77,13 +86,13 @@ def register_cron(register: Any) -> None:
 
 
 @hookimpl
-def register_ws_channels(register: Any) -> None:
+def register_ws_channels(register: ChannelRegistrar) -> None:
     register("monitoring", message_type="monitoring_alert", permission="monitoring.read",
              stream_path="/ws/monitoring/alerts")
 
 
 @hookimpl
-def register_permissions(register: Any) -> None:
+def register_permissions(register: PermissionRegistrar) -> None:
     register("monitoring.read", "See metrics, the dashboard, alerts and alert rules", roles=("manager",))
     register("monitoring.write", "Create, change and delete alert rules; acknowledge and resolve alerts",
              roles=("manager",))
@@ -91,14 +100,27 @@ def register_permissions(register: Any) -> None:
 
 
 @hookimpl
-def register_services(register: Any) -> None:
+def register_services(register: ServiceRegistrar) -> None:
     from ipv6wgm_monitoring.store import query_service
 
     register("query", query_service)
 
 
 @hookimpl
-def health_components(register: Any) -> None:
+def startup(runtime: Runtime) -> None:
+    """The process state (the sampler's previous reading, the series cache): see ``state``."""
+    from ipv6wgm_monitoring.state import MonitoringState
+
+    runtime.set_state(info.name, MonitoringState())
+
+
+@hookimpl
+async def shutdown(runtime: Runtime) -> None:
+    await runtime.close_state(info.name)
+
+
+@hookimpl
+def health_components(register: HealthRegistrar) -> None:
     from ipv6wgm_monitoring.sampling import health
 
     register("monitoring", health)

@@ -30,6 +30,7 @@ from ipv6wgm.validation import unsafe_char
 from ipv6wgm_monitoring import host, store
 from ipv6wgm_monitoring.models import CLUSTER, Snapshot
 from ipv6wgm_monitoring.settings import get_settings, stale_after
+from ipv6wgm_monitoring.state import plugin_state
 
 log = logging.getLogger(__name__)
 METRIC_NAME = re.compile(r"[a-z][a-z0-9_]{0,40}(\.[a-z0-9_]{1,40}){0,6}")
@@ -155,15 +156,11 @@ async def snapshots(*, fresh_only: bool = True, node: str | None = None) -> list
     return out
 
 
-def _host_state() -> dict[str, Any]:
-    return current().extras.setdefault("monitoring.host", {})
-
-
 async def sample_node(ts: int) -> int:
     rt = current()
-    state = _host_state()
+    state = plugin_state()
     disk = get_settings().disk_path or rt.settings.data_dir.resolve()
-    values, facts, state["reading"] = await asyncio.to_thread(host.sample, state.get("reading"), disk)
+    values, facts, state.reading = await asyncio.to_thread(host.sample, state.reading, disk)
     samples = [Sample(name, {"path": str(disk)} if name.startswith("system.disk.") else {}, float(v),
                       host.UNITS[name]) for name, v in values.items()]
     samples += owned(await collect_emitted(), rt.settings.node_id)

@@ -72,7 +72,9 @@ class SeriesCache:
 
 
 def _cache() -> SeriesCache:
-    return current().extras.setdefault("monitoring.series", SeriesCache())
+    from ipv6wgm_monitoring.state import plugin_state
+
+    return plugin_state().series
 
 
 async def series_ids(node: str, entries: dict[str, tuple[str, dict[str, str], str]]) -> dict[str, int]:

@@ -7,7 +7,6 @@ hosts the server (``node_id``), in-process in the embedded mode.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,30 +17,16 @@ from ipv6wgm.jobs import JobFailed
 from ipv6wgm.runtime import current
 from ipv6wgm.system import tools
 from ipv6wgm_wireguard import service
-from ipv6wgm_wireguard.dataplane import WireGuardBackend, get_backend, kernel_wireguard_available, links
+from ipv6wgm_wireguard.dataplane import WireGuardBackend, kernel_wireguard_available, links
 from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
-from ipv6wgm_wireguard.settings import wg_settings
+from ipv6wgm_wireguard.state import plugin_state
 
 log = logging.getLogger(__name__)
-_backend: WireGuardBackend | None = None
-_locks: dict[int, asyncio.Lock] = {}
 
 
 def backend() -> WireGuardBackend:
-    """One backend per process: it caches per-interface locks and daemon state."""
-    global _backend
-    if _backend is None:
-        settings = wg_settings()
-        links.use_netns(settings.netns or current().settings.netns)
-        kind = settings.backend
-        if kind == "auto":
-            kind = "kernel" if kernel_wireguard_available() else "userspace"
-        _backend = get_backend(kind, **({"wireguard_go": settings.wireguard_go} if kind == "userspace" else {}))
-    return _backend
-
-
-def _lock(server_id: int) -> asyncio.Lock:
-    return _locks.setdefault(server_id, asyncio.Lock())
+    """This process's backend (kept in the plugin's state)."""
+    return plugin_state().backend
 
 
 @dataclass(slots=True)
@@ -105,11 +90,12 @@ async def apply_server(ctx: dict[str, Any], server_id: int, drop_routes: list[st
     Routes of delegated prefixes follow their peers; ``drop_routes`` names prefixes of clients
     that no longer exist (deleted with their owner), which the database cannot name any more.
     """
-    async with _lock(server_id):
+    state = plugin_state()
+    async with state.apply_lock(server_id):
         server = await WireGuardServer.filter(id=server_id).first()
         if server is None:
             return {"status": "absent"}
-        dp = backend()
+        dp = state.backend
         step = "delete interface" if not server.is_active else "create interface"
         try:
             if not server.is_active:
@@ -121,12 +107,13 @@ async def apply_server(ctx: dict[str, Any], server_id: int, drop_routes: list[st
                 await refresh_detected_endpoint(server)
             step = "sync peers"
             clients, off_prefixes = await server_clients(server_id)
-            result = await dp.sync_peers(server.interface, [service.peer_spec(c) for c in clients])
+            specs = state.peer_specs
+            result = await dp.sync_peers(server.interface, [specs.get(c) for c in clients])
             step = "routes"
             wanted = {c.delegated_prefix for c in clients if c.delegated_prefix}
             stale = (set(off_prefixes) | set(drop_routes or ())) - wanted
             if wanted or stale:
-                present = set(await links.list_routes(server.interface))
+                present = set(await dp.list_routes(server.interface))
                 for prefix in wanted - present:
                     await dp.add_route(server.interface, prefix)
                 for prefix in stale & present:
@@ -140,7 +127,7 @@ async def apply_server(ctx: dict[str, Any], server_id: int, drop_routes: list[st
 
 def missing_tools() -> list[str]:
     """What this node lacks to run WireGuard with the configured backend (for the health check)."""
-    settings = wg_settings()
+    settings = plugin_state().settings
     kind = settings.backend
     if kind == "auto":
         kind = "kernel" if kernel_wireguard_available() else "userspace"
@@ -152,8 +139,7 @@ def missing_tools() -> list[str]:
 async def refresh_detected_endpoint(server: WireGuardServer) -> None:
     """Where peers reach a server without an endpoint: this node's primary address (found here,
     on the node, in the data-plane namespace), kept up to date at every apply."""
-    backend()  # selects the data-plane namespace
-    found = await links.primary_address()
+    found = await links.primary_address(netns=plugin_state().netns)
     address, source = found if found else (None, None)
     if (address, source) != (server.endpoint_detected, server.endpoint_detected_from):
         await WireGuardServer.filter(id=server.id).update(endpoint_detected=address, endpoint_detected_from=source)
@@ -177,9 +163,10 @@ async def apply_peer(ctx: dict[str, Any], client_id: int) -> dict[str, Any]:
     server = client.server
     if not server.is_active or server.status != "running":
         return {"status": "server not running"}
-    dp = backend()
+    state = plugin_state()
+    dp = state.backend
     if service.off_reason(client, owner_active=await service.owner_active(client.owner_id)) is None:
-        await dp.set_peer(server.interface, service.peer_spec(client))
+        await dp.set_peer(server.interface, state.peer_specs.get(client))
         if client.delegated_prefix:
             await dp.add_route(server.interface, client.delegated_prefix)
         return {"status": "applied"}

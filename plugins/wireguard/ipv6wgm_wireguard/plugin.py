@@ -13,7 +13,19 @@ from __future__ import annotations
 from typing import Any
 
 from ipv6wgm import hookimpl
-from ipv6wgm.plugins import PluginInfo
+from ipv6wgm.plugins import (
+    AccountEvent,
+    BlueprintRegistrar,
+    ChannelRegistrar,
+    CronRegistrar,
+    HealthRegistrar,
+    JobRegistrar,
+    MetricEmitter,
+    ModelRegistrar,
+    PermissionRegistrar,
+    PluginInfo,
+    Runtime,
+)
 from ipv6wgm.system import tools
 from ipv6wgm_wireguard.settings import wg_settings
 
@@ -22,12 +34,12 @@ info = PluginInfo(name="wireguard", version="0.1.0",
 
 
 @hookimpl
-def register_models(register: Any) -> None:
+def register_models(register: ModelRegistrar) -> None:
     register("ipv6wgm_wireguard.models", migrations="ipv6wgm_wireguard.migrations")
 
 
 @hookimpl
-def register_blueprints(register: Any) -> None:
+def register_blueprints(register: BlueprintRegistrar) -> None:
     from ipv6wgm_wireguard.routes.clients import bp as clients_bp
     from ipv6wgm_wireguard.routes.servers import bp as servers_bp
     from ipv6wgm_wireguard.routes.traffic import bp as traffic_bp
@@ -38,7 +50,7 @@ def register_blueprints(register: Any) -> None:
 
 
 @hookimpl
-def register_jobs(register: Any) -> None:
+def register_jobs(register: JobRegistrar) -> None:
     from ipv6wgm_wireguard import jobs
 
     timeout = wg_settings().apply_timeout * 4
@@ -50,7 +62,7 @@ def register_jobs(register: Any) -> None:
 
 
 @hookimpl
-def register_cron(register: Any) -> None:
+def register_cron(register: CronRegistrar) -> None:
     from ipv6wgm_wireguard import jobs, stats, traffic
 
     settings = wg_settings()
@@ -60,7 +72,7 @@ def register_cron(register: Any) -> None:
 
 
 @hookimpl
-def register_ws_channels(register: Any) -> None:
+def register_ws_channels(register: ChannelRegistrar) -> None:
     from ipv6wgm_wireguard.stats import snapshot
 
     register("wireguard", message_type="wireguard_status", permission="wireguard.clients.read",
@@ -68,7 +80,7 @@ def register_ws_channels(register: Any) -> None:
 
 
 @hookimpl
-def register_permissions(register: Any) -> None:
+def register_permissions(register: PermissionRegistrar) -> None:
     register("wireguard.servers.read", "List and read WireGuard servers and their live peers", roles=("manager",))
     register("wireguard.servers.write", "Create, change, start, stop and import servers; export them without "
              "secrets", roles=("manager",))
@@ -83,14 +95,28 @@ def register_permissions(register: Any) -> None:
 
 
 @hookimpl
-async def account_changed(event: Any) -> None:
+def startup(runtime: Runtime) -> None:
+    """The process state (backend, locks, caches): see ``state``."""
+    from ipv6wgm_wireguard.state import WireGuardState
+
+    runtime.set_state(info.name, WireGuardState.build(runtime))
+
+
+@hookimpl
+async def shutdown(runtime: Runtime) -> None:
+    """Closes the backend; interfaces and wireguard-go daemons keep running (see ``state``)."""
+    await runtime.close_state(info.name)
+
+
+@hookimpl
+async def account_changed(event: AccountEvent) -> None:
     from ipv6wgm_wireguard.accounts import account_changed as handle
 
     await handle(event)
 
 
 @hookimpl
-async def collect_metrics(emit: Any) -> None:
+async def collect_metrics(emit: MetricEmitter) -> None:
     """Per interface on every node; per peer (``wireguard.peer.*``, prometheus_wireguard_exporter's
     labels) only for this node's interfaces, whose owner stores them. Counters are the totals kept
     across counter resets; handshakes are epoch seconds."""
@@ -151,7 +177,7 @@ def _missing_message(absent: dict[str, list[str]]) -> str:
 
 
 @hookimpl
-def health_components(register: Any) -> None:
+def health_components(register: HealthRegistrar) -> None:
     async def check() -> dict[str, Any]:
         from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
 

@@ -2,8 +2,8 @@
 
 On MariaDB the server row is locked ``FOR UPDATE`` for the allocation and the insert, with the
 unique ``(server, index)`` constraints as the backstop and a retry on a violation or deadlock;
-on SQLite, whose ``select_for_update`` is a no-op, a per-server asyncio lock serialises
-allocations inside the (single) process.
+on SQLite, whose ``select_for_update`` is a no-op, a per-server asyncio lock (in the plugin's
+process state) serialises allocations inside the (single) process.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from ipv6wgm_wireguard import keys, service
 from ipv6wgm_wireguard.addressing import Network, next_free
 from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
 from ipv6wgm_wireguard.schemas import ClientCreate
+from ipv6wgm_wireguard.state import plugin_state
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 8
-_locks: dict[int, asyncio.Lock] = {}
 
 
 async def _allocate(server: WireGuardServer, data: ClientCreate) -> dict[str, Any]:
@@ -58,7 +58,7 @@ async def create_client(data: ClientCreate, owner_id: int | None, disabled_by: s
         private_key = keys.generate_private_key()
         public_key = keys.public_key_from_private(private_key)
     psk = keys.generate_preshared_key() if data.preshared_key else None
-    lock = _locks.setdefault(data.server_id, asyncio.Lock())
+    lock = plugin_state().create_lock(data.server_id)
     for attempt in range(ATTEMPTS):
         try:
             async with lock, in_transaction():

@@ -56,24 +56,32 @@ def client_routes(client: Any) -> list[str]:
     return routes
 
 
-_specs: dict[tuple[Any, ...], PeerSpec] = {}
+class PeerSpecCache:
+    """Peer specs cached by everything a spec depends on: a reconcile over thousands of
+    unchanged peers then neither decrypts nor re-validates them. One per process, kept in the
+    plugin's state (``state.WireGuardState.peer_specs``)."""
 
+    LIMIT = 200_000
 
-def peer_spec(client: Any) -> PeerSpec:
-    """Cached by everything the spec depends on: a reconcile over thousands of unchanged peers
-    then neither decrypts nor re-validates them."""
-    key = (client.public_key, client.ipv4_address, client.ipv6_address, client.delegated_prefix,
-           client.preshared_key_enc)
-    spec = _specs.get(key)
-    if spec is None:
-        if len(_specs) > 200_000:
-            _specs.clear()
-        spec = _specs[key] = PeerSpec(
-            public_key=client.public_key,
-            allowed_ips=client_routes(client),
-            preshared_key=unseal(client.preshared_key_enc, client.public_key, "client-psk"),
-        )
-    return spec
+    def __init__(self) -> None:
+        self._specs: dict[tuple[Any, ...], PeerSpec] = {}
+
+    def get(self, client: Any) -> PeerSpec:
+        key = (client.public_key, client.ipv4_address, client.ipv6_address, client.delegated_prefix,
+               client.preshared_key_enc)
+        spec = self._specs.get(key)
+        if spec is None:
+            if len(self._specs) > self.LIMIT:
+                self._specs.clear()
+            spec = self._specs[key] = PeerSpec(
+                public_key=client.public_key,
+                allowed_ips=client_routes(client),
+                preshared_key=unseal(client.preshared_key_enc, client.public_key, "client-psk"),
+            )
+        return spec
+
+    def clear(self) -> None:
+        self._specs.clear()
 
 
 # Why a client is off the data plane (``disabled_reason`` in the API). The first three are

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from tortoise.expressions import Q
@@ -19,8 +20,9 @@ from ipv6wgm.api import iso, utcnow
 from ipv6wgm.runtime import current
 from ipv6wgm.ws import PRIVILEGED
 from ipv6wgm_wireguard import service, traffic
-from ipv6wgm_wireguard.jobs import backend, handshake_time
+from ipv6wgm_wireguard.jobs import handshake_time
 from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
+from ipv6wgm_wireguard.state import plugin_state
 
 log = logging.getLogger(__name__)
 FIELDS = ("last_handshake", "bytes_received", "bytes_sent", "raw_rx", "raw_tx", "endpoint_observed")
@@ -40,45 +42,45 @@ def fold(client: WireGuardClient, peer: Any) -> bool:
     return before != tuple(getattr(client, f) for f in FIELDS)
 
 
-# (server id, public key) -> what the previous dump said; unchanged peers cost no database work.
-_last_seen: dict[tuple[int, str], tuple[int, int, float | None, str | None]] = {}
 CHUNK = 500
 
 
 async def collect(ctx: dict[str, Any]) -> dict[str, int]:
     """Cron: read every running interface of this node once and update the clients that moved.
 
-    A peer whose counters, handshake and endpoint are what the previous dump said is skipped, so
-    the steady-state cost is one dump plus work proportional to the peers with traffic.
+    A peer whose counters, handshake and endpoint are what the previous collection saw is
+    skipped before it is even decoded (``WireGuardBackend.activity``), so the steady-state cost
+    is one dump plus work proportional to the peers with traffic.
     """
     rt = current()
-    dp = backend()
+    state = plugin_state()
+    dp = state.backend
     totals = {"servers": 0, "peers": 0, "updated": 0, "enforced": 0}
     summaries: list[dict[str, Any]] = []
     by_owner: dict[int, list[dict[str, Any]]] = defaultdict(list)
     now = utcnow()
-    for server in await WireGuardServer.filter(node_id=rt.settings.node_id, is_active=True):
+    servers = await WireGuardServer.filter(node_id=rt.settings.node_id, is_active=True)
+    for gone in state.seen.keys() - {server.id for server in servers}:
+        del state.seen[gone]
+    for server in servers:
+        seen = state.seen.setdefault(server.id, {})
         try:  # one dump; a missing interface is the reconcile's business, not ours
-            state = await dp.dump(server.interface)
+            activity = await dp.activity(server.interface, seen)
         except Exception as exc:  # noqa: BLE001
             log.debug("no live state for %s: %s", server.interface, exc)
             continue
-        moved = {}
-        for key, peer in state.peers.items():
-            sig = (peer.rx_bytes, peer.tx_bytes, peer.last_handshake, peer.endpoint)
-            if _last_seen.get((server.id, key)) != sig:
-                moved[key] = (peer, sig)
+        moved = activity.moved
         changed: list[WireGuardClient] = []
         deltas: dict[int, tuple[int, int]] = {}
         keys = list(moved)
         for start in range(0, len(keys), CHUNK):
             for client in await WireGuardClient.filter(server_id=server.id, public_key__in=keys[start:start + CHUNK]):
-                peer, sig = moved[client.public_key]
+                peer = moved[client.public_key]
                 rx, tx = client.bytes_received, client.bytes_sent
-                if fold(client, peer):
+                if fold(client, peer.state):
                     changed.append(client)
                     deltas[client.id] = (client.bytes_received - rx, client.bytes_sent - tx)
-                _last_seen[(server.id, client.public_key)] = sig
+                seen[peer.key] = peer.mark
         if changed:
             async with in_transaction():  # totals and history move together
                 await WireGuardClient.bulk_update(changed, fields=list(FIELDS), batch_size=CHUNK)
@@ -86,12 +88,12 @@ async def collect(ctx: dict[str, Any]) -> dict[str, int]:
         for client in changed:
             if client.owner_id is not None:
                 by_owner[client.owner_id].append(_client_event(client, now))
-        totals["enforced"] += await _enforce(server, state.peers, now)
+        totals["enforced"] += await _enforce(server, activity.has_peer, now)
         totals["servers"] += 1
-        totals["peers"] += len(state.peers)
+        totals["peers"] += activity.count
         totals["updated"] += len(changed)
         summaries.append({"id": server.id, "name": server.name, "status": server.status,
-                          "peers": len(state.peers), **await _sums(server.id)})
+                          "peers": activity.count, **await _sums(server.id)})
     if summaries:
         await rt.hub.publish("wireguard", "wireguard_status", {"servers": summaries}, owner_id=PRIVILEGED)
     for owner, items in by_owner.items():
@@ -99,15 +101,15 @@ async def collect(ctx: dict[str, Any]) -> dict[str, int]:
     return totals
 
 
-async def _enforce(server: WireGuardServer, peers: dict[str, Any], now: Any) -> int:
+async def _enforce(server: WireGuardServer, has_peer: Callable[[str], bool], now: Any) -> int:
     """Quota and expiry: only clients that have either are looked at."""
     enforced = 0
     limited = await WireGuardClient.filter(server_id=server.id, enabled=True).filter(
         Q(quota_bytes__isnull=False) | Q(expires_at__isnull=False))
     for client in limited:
         reason = service.off_reason(client, now)
-        if reason in ("quota_exceeded", "expired") and client.public_key in peers:
-            await backend().remove_peer(server.interface, client.public_key)
+        if reason in ("quota_exceeded", "expired") and has_peer(client.public_key):
+            await plugin_state().backend.remove_peer(server.interface, client.public_key)
             log.warning("client %s taken off %s: %s", client.name, server.interface, reason)
             enforced += 1
     return enforced

@@ -130,8 +130,13 @@ def cidr_list(values: list[str], limit: int = 64) -> list[str]:
 
 def network(value: str) -> str:
     """A prefix on the data plane (allowed IP, route); host bits are masked, as WireGuard does."""
+    return str(parsed_network(value))
+
+
+def parsed_network(value: str) -> iv.IPNetwork:
+    """``network`` before it becomes text, for callers that also sort by it (parsed once)."""
     try:
-        return str(iv.ip_network(value, strict=False))
+        return iv.ip_network(value, strict=False)
     except ValueError:
         raise ValueError(f"invalid CIDR: {value!r}") from None
 

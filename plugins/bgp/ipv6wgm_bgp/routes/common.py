@@ -8,12 +8,12 @@ therefore rolls the change back and the API answers 422 with BIRD's message (the
 a plain ``bgp.apply`` (rendered from the committed rows) is queued without waiting: it is a
 no-op when nothing else changed, and converges BIRD should the commit itself have failed or
 another process have written concurrently. One waited job per write keeps a change cheap when
-the owner is a worker behind Redis. Writes in one process are serialized.
+the owner is a worker behind Redis. Writes in one process are serialized (the lock is in the
+plugin's process state, ``owner.BgpState``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -24,12 +24,12 @@ from tortoise.transactions import in_transaction
 from ipv6wgm.api import conflict
 from ipv6wgm.runtime import current
 from ipv6wgm_bgp.jobs import value_error
+from ipv6wgm_bgp.service import owner
 from ipv6wgm_bgp.service.desired import pool_prefixes, render_desired
 from ipv6wgm_bgp.settings import bgp_settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-_write_lock = asyncio.Lock()
 
 
 async def run_job(name: str, *args: Any) -> dict[str, Any]:
@@ -40,7 +40,7 @@ async def run_job(name: str, *args: Any) -> dict[str, Any]:
 async def write(mutate: Callable[[Any], Awaitable[T]]) -> T:
     """Run ``mutate(conn)`` in a transaction that commits only if BIRD accepts the result."""
     prefixes = await pool_prefixes()  # before the transaction (see pool_prefixes)
-    async with _write_lock:
+    async with owner.state().write_lock:
         try:
             async with in_transaction() as conn:
                 result = await mutate(conn)

@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import socket
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from .. import validation as v
+from . import links
 from .types import InterfaceSpec, InterfaceState, PeerSpec, PeerState, SyncResult
 
 
@@ -86,14 +88,36 @@ async def resolve_peers(peers: list[PeerSpec]) -> list[PeerSpec]:
     return out
 
 
+@dataclass(slots=True)
+class MovedPeer:
+    """A peer whose observable state may have changed since the caller last looked."""
+
+    state: PeerState
+    key: str  # the peer's key in the caller's ``seen`` map (the backend's own form)
+    mark: Any  # what to store under ``key`` once the caller has handled the peer
+
+
+@dataclass
+class PeerActivity:
+    """An interface's peers as far as live-state collection cares (``WireGuardBackend.activity``)."""
+
+    count: int
+    moved: dict[str, MovedPeer]  # by public key (base64)
+    has_peer: Callable[[str], bool]  # is this public key (base64) a peer now
+
+
 class WireGuardBackend(ABC):
     """One WireGuard data plane (kernel netlink or a userspace UAPI implementation).
 
     Every method is idempotent: the caller applies desired state, it does not replay commands.
-    Nothing here restarts an interface to change a peer.
+    Nothing here restarts an interface to change a peer. Links, addresses and routes live in
+    the network namespace ``netns`` (None: the process's own).
     """
 
     kind: str = "abstract"
+
+    def __init__(self, *, netns: str | None = None) -> None:
+        self.netns = netns
 
     @abstractmethod
     async def ensure_interface(self, spec: InterfaceSpec) -> None:
@@ -122,13 +146,31 @@ class WireGuardBackend(ABC):
     async def sync_peers(self, name: str, desired: list[PeerSpec]) -> SyncResult:
         """One dump, then only the differences, batched; a no-op when nothing differs."""
 
-    @abstractmethod
+    async def activity(self, name: str, seen: Mapping[str, Any]) -> PeerActivity:
+        """One dump, reduced to the peers whose counters, handshake or endpoint differ from what
+        ``seen`` remembers (the caller stores ``moved[k].mark`` under ``moved[k].key`` once it
+        has handled a peer), so unchanged peers cost the caller nothing. Backends that can tell
+        "unchanged" before decoding a peer override this."""
+        state = await self.dump(name)
+        moved: dict[str, MovedPeer] = {}
+        for key, peer in state.peers.items():
+            mark = (peer.rx_bytes, peer.tx_bytes, peer.last_handshake, peer.endpoint)
+            if seen.get(key) != mark:
+                moved[key] = MovedPeer(peer, key, mark)
+        return PeerActivity(len(state.peers), moved, state.peers.__contains__)
+
     async def add_route(self, name: str, cidr: str) -> None:
         """Route a prefix to the interface (e.g. a delegated IPv6 prefix); idempotent."""
+        await links.add_route(name, cidr, netns=self.netns)
 
-    @abstractmethod
     async def remove_route(self, name: str, cidr: str) -> None:
         """Remove that route; a missing route is not an error."""
+        await links.remove_route(name, cidr, netns=self.netns)
+
+    async def list_routes(self, name: str) -> list[str]:
+        """Prefixes routed to the interface."""
+        return await links.list_routes(name, netns=self.netns)
 
     async def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
-        """Release long-lived resources, if any."""
+        """Release long-lived resources, if any. Never removes interfaces: a tunnel outlives
+        the process that manages it (see ``userspace``)."""

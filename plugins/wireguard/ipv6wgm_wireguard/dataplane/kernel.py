@@ -217,12 +217,12 @@ class KernelBackend(WireGuardBackend):
             wg.close()
 
     async def interface_exists(self, name: str) -> bool:
-        return await links.link_kind(name) == "wireguard"
+        return await links.link_kind(name, netns=self.netns) == "wireguard"
 
     async def ensure_interface(self, spec: InterfaceSpec) -> None:
-        kind = await links.link_kind(spec.name)
+        kind = await links.link_kind(spec.name, netns=self.netns)
         if kind is None:
-            await links.create_link(spec.name, "wireguard")
+            await links.create_link(spec.name, "wireguard", netns=self.netns)
         elif kind != "wireguard":
             raise RuntimeError(f"{spec.name} exists and is a {kind!r} link, not wireguard")
         cur = await self._get(spec.name)
@@ -235,15 +235,15 @@ class KernelBackend(WireGuardBackend):
         }
         if any(value is not None for value in changes.values()):
             await self._apply(build_set_msgs(spec.name, **changes))
-        await links.configure_link(spec.name, spec.addresses, spec.mtu)
+        await links.configure_link(spec.name, spec.addresses, spec.mtu, netns=self.netns)
 
     async def delete_interface(self, name: str) -> None:
-        kind = await links.link_kind(name)
+        kind = await links.link_kind(name, netns=self.netns)
         if kind is None:
             return
         if kind != "wireguard":
             raise RuntimeError(f"refusing to delete {name}: it is a {kind!r} link, not wireguard")
-        await links.delete_link(name)
+        await links.delete_link(name, netns=self.netns)
 
     async def dump(self, name: str) -> InterfaceState:
         return (await self._get(name)).public_state(name)
@@ -262,9 +262,3 @@ class KernelBackend(WireGuardBackend):
         if diff.add or diff.remove or diff.update:
             await self._apply(build_set_msgs(name, remove=diff.remove, upsert=[*diff.add, *diff.update]))
         return diff.result()
-
-    async def add_route(self, name: str, cidr: str) -> None:
-        await links.add_route(name, cidr)
-
-    async def remove_route(self, name: str, cidr: str) -> None:
-        await links.remove_route(name, cidr)

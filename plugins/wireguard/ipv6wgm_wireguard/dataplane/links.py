@@ -3,8 +3,9 @@
 Shared by both WireGuard backends: only *creating* the link differs (kernel link kind vs a tun
 made by wireguard-go). pyroute2 0.9's AsyncIPRoute speaks netlink on the event loop, so nothing
 here blocks it and no ``ip`` binary is needed. Everything acts on the network namespace of the
-calling process, or on the named one set with ``use_netns()`` (a gateway may keep its tunnels in
-a dedicated namespace; the tests use that to stay out of the host's).
+calling process, or on the named one passed as ``netns`` (a gateway may keep its tunnels in a
+dedicated namespace; the tests use that to stay out of the host's). The namespace is the
+caller's (the backend's) to remember: no module state here.
 """
 
 from __future__ import annotations
@@ -23,17 +24,6 @@ from .. import validation as v
 RT_TABLE_MAIN = 254
 IFF_UP = 0x1
 _LINK_LOCAL = ipaddress.ip_network("fe80::/10")
-_netns: str | None = None
-
-
-def use_netns(name: str | None) -> None:
-    """Act on the named network namespace (``/var/run/netns/<name>``) from now on."""
-    global _netns
-    _netns = name
-
-
-def current_netns() -> str | None:
-    return _netns
 
 
 def _socket_in_netns(name: str) -> int:
@@ -66,21 +56,22 @@ def _socket_in_netns(name: str) -> int:
     return int(result["fd"])  # type: ignore[call-overload]
 
 
-def _ipr() -> AsyncIPRoute:
-    return AsyncIPRoute(fileno=_socket_in_netns(_netns)) if _netns else AsyncIPRoute()
+def _ipr(netns: str | None) -> AsyncIPRoute:
+    """rtnetlink in ``netns`` (``/var/run/netns/<name>``), or in this process's namespace."""
+    return AsyncIPRoute(fileno=_socket_in_netns(netns)) if netns else AsyncIPRoute()
 
 
-async def link_index(name: str) -> int | None:
+async def link_index(name: str, *, netns: str | None = None) -> int | None:
     v.ifname(name)
-    async with _ipr() as ipr:
+    async with _ipr(netns) as ipr:
         found = await ipr.link_lookup(ifname=name)
     return found[0] if found else None
 
 
-async def link_kind(name: str) -> str | None:
+async def link_kind(name: str, *, netns: str | None = None) -> str | None:
     """The rtnetlink kind (``wireguard``, ``tun``…) or None when the link does not exist."""
     v.ifname(name)
-    async with _ipr() as ipr:
+    async with _ipr(netns) as ipr:
         try:
             (msg,) = await ipr.link("get", ifname=name)
         except NetlinkError as exc:
@@ -91,9 +82,9 @@ async def link_kind(name: str) -> str | None:
     return info.get("IFLA_INFO_KIND") if info is not None else None
 
 
-async def create_link(name: str, kind: str) -> None:
+async def create_link(name: str, kind: str, *, netns: str | None = None) -> None:
     v.ifname(name)
-    async with _ipr() as ipr:
+    async with _ipr(netns) as ipr:
         try:
             await ipr.link("add", ifname=name, kind=kind)
         except NetlinkError as exc:
@@ -101,10 +92,10 @@ async def create_link(name: str, kind: str) -> None:
                 raise
 
 
-async def delete_link(name: str) -> bool:
+async def delete_link(name: str, *, netns: str | None = None) -> bool:
     """True if a link was deleted, False if there was none."""
     v.ifname(name)
-    async with _ipr() as ipr:
+    async with _ipr(netns) as ipr:
         found = await ipr.link_lookup(ifname=name)
         if not found:
             return False
@@ -123,7 +114,7 @@ def _require(found: list[int], name: str) -> int:
     return found[0]
 
 
-async def configure_link(name: str, addresses: list[str], mtu: int | None) -> None:
+async def configure_link(name: str, addresses: list[str], mtu: int | None, *, netns: str | None = None) -> None:
     """Make addresses and MTU match exactly and bring the link up, touching only what differs.
 
     Kernel-made IPv6 link-local addresses are left alone unless the desired list itself holds a
@@ -133,7 +124,7 @@ async def configure_link(name: str, addresses: list[str], mtu: int | None) -> No
     v.ifname(name)
     want = {v.interface_address(a) for a in addresses}
     manage_ll = any(ipaddress.ip_interface(a).ip in _LINK_LOCAL for a in want)
-    async with _ipr() as ipr:
+    async with _ipr(netns) as ipr:
         index = _require(await ipr.link_lookup(ifname=name), name)
         have: set[str] = set()
         async for msg in await ipr.addr("dump", index=index):
@@ -160,9 +151,9 @@ async def configure_link(name: str, addresses: list[str], mtu: int | None) -> No
             await ipr.link("set", index=index, state="up")
 
 
-async def list_addresses(name: str) -> list[str]:
+async def list_addresses(name: str, *, netns: str | None = None) -> list[str]:
     v.ifname(name)
-    async with _ipr() as ipr:
+    async with _ipr(netns) as ipr:
         index = _require(await ipr.link_lookup(ifname=name), name)
         return [
             str(ipaddress.ip_interface(f"{m.get('address')}/{m['prefixlen']}"))
@@ -171,11 +162,11 @@ async def list_addresses(name: str) -> list[str]:
         ]
 
 
-async def add_route(name: str, cidr: str) -> None:
+async def add_route(name: str, cidr: str, *, netns: str | None = None) -> None:
     """``replace`` makes it idempotent and moves the prefix here if it pointed elsewhere."""
     v.ifname(name)
     net = ipaddress.ip_network(v.network(cidr))
-    async with _ipr() as ipr:
+    async with _ipr(netns) as ipr:
         index = _require(await ipr.link_lookup(ifname=name), name)
         await ipr.route(
             "replace",
@@ -187,10 +178,10 @@ async def add_route(name: str, cidr: str) -> None:
         )
 
 
-async def remove_route(name: str, cidr: str) -> None:
+async def remove_route(name: str, cidr: str, *, netns: str | None = None) -> None:
     v.ifname(name)
     net = ipaddress.ip_network(v.network(cidr))
-    async with _ipr() as ipr:
+    async with _ipr(netns) as ipr:
         found = await ipr.link_lookup(ifname=name)
         if not found:
             return  # the link is gone, and its routes with it
@@ -208,10 +199,10 @@ async def remove_route(name: str, cidr: str) -> None:
                 raise
 
 
-async def list_routes(name: str) -> list[str]:
+async def list_routes(name: str, *, netns: str | None = None) -> list[str]:
     """Prefixes in the main table that point at the link (for reconcile and tests)."""
     v.ifname(name)
-    async with _ipr() as ipr:
+    async with _ipr(netns) as ipr:
         index = _require(await ipr.link_lookup(ifname=name), name)
         out: list[str] = []
         for family in (AF_INET, AF_INET6):
@@ -222,14 +213,14 @@ async def list_routes(name: str) -> list[str]:
     return out
 
 
-async def primary_address() -> tuple[str, str] | None:
+async def primary_address(*, netns: str | None = None) -> tuple[str, str] | None:
     """The address peers most likely reach this node at, and how it was found.
 
     IPv6 first: a global address preferred by (or on the link of) the IPv6 default route, then
     the same for IPv4 (which may be a private address behind NAT: the operator is told which
     one was picked and can set the endpoint). None when there is no default route at all.
     """
-    async with _ipr() as ipr:
+    async with _ipr(netns) as ipr:
         for family in (AF_INET6, AF_INET):
             default = None
             async for r in await ipr.route("dump", family=family, table=RT_TABLE_MAIN):

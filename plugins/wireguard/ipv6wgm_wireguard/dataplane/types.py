@@ -8,7 +8,6 @@ The checks are the plugin's one ``validation`` module, the same the API schemas 
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 
 from .. import validation as v
@@ -55,12 +54,11 @@ class PeerSpec:
         _check_int("persistent_keepalive", self.persistent_keepalive, 0, 65535)
         if self.persistent_keepalive == 0:
             self.persistent_keepalive = None
-        self.allowed_ips = sorted({v.network(c) for c in self.allowed_ips}, key=_cidr_sort_key)
-
-
-def _cidr_sort_key(cidr: str) -> tuple[int, int, int]:
-    net = ipaddress.ip_network(cidr)
-    return (net.version, int(net.network_address), net.prefixlen)
+        order: dict[str, tuple[int, int, int]] = {}
+        for cidr in self.allowed_ips:  # each parsed once: a reconcile builds thousands of specs
+            net = v.parsed_network(cidr)
+            order[str(net)] = (net.version, int(net.network_address), net.prefixlen)
+        self.allowed_ips = sorted(order, key=order.__getitem__)
 
 
 @dataclass(slots=True)

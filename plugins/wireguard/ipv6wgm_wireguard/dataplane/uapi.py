@@ -81,6 +81,20 @@ def parse_get(reply: bytes | bytearray) -> DeviceConfig:
         return _parse_fast(text) or _parse_generic(text)
 
 
+def peer_blocks(reply: bytes | bytearray) -> dict[str, str]:
+    """The reply's peers as ``{hex public key: that peer's lines}``, without decoding them."""
+    check_errno(reply)
+    body = reply.decode("ascii").rpartition("errno=")[0]
+    return {block[:64]: block for block in ("\n" + body).split("\npublic_key=")[1:]}
+
+
+def parse_blocks(blocks: list[str]) -> DeviceConfig:
+    """Decode some of ``peer_blocks``'s values (a device with just those peers)."""
+    text = "".join(f"\npublic_key={block}" for block in blocks) + "\nerrno=0\n"
+    with _gc_paused():
+        return _parse_fast(text) or _parse_generic(text)
+
+
 _HEAD = ["preshared_key", "protocol_version"]
 _MID = [
     "last_handshake_time_sec",
