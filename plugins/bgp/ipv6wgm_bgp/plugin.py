@@ -112,7 +112,8 @@ async def collect_metrics(emit: MetricEmitter) -> None:
 
     for row in await BgpSession.all().order_by("id").limit(1000):
         tags = {"session": row.name, "neighbor": row.neighbor, "remote_as": str(row.remote_as)}
-        emit("bgp.session.established", 1 if row.status == "established" else 0, tags=tags, unit="bool")
+        if row.enabled:  # a disabled session is not "down"
+            emit("bgp.session.established", 1 if row.status == "established" else 0, tags=tags, unit="bool")
         emit("bgp.session.routes_received", int(row.routes_received), tags=tags, unit="count")
         emit("bgp.session.routes_advertised", int(row.routes_advertised), tags=tags, unit="count")
     emit("bgp.announcements", await BgpAnnouncement.filter(enabled=True).count(), unit="count")

@@ -129,7 +129,8 @@ async def collect_metrics(emit: MetricEmitter) -> None:
     here = current().settings.node_id
     for server in await WireGuardServer.all():
         tags = {"server": server.name, "interface": server.interface, "node": server.node_id}
-        emit("wireguard.running", 1 if server.status == "running" else 0, tags=tags, unit="bool")
+        if server.is_active:  # only servers meant to run: a stopped one is not "down"
+            emit("wireguard.running", 1 if server.status == "running" else 0, tags=tags, unit="bool")
         if server.node_id != here:
             continue  # its own node emits it (and would drop ours): no walk over its clients here
         rows = await (WireGuardClient.filter(server_id=server.id).group_by("server_id")
