@@ -10,11 +10,17 @@ Scope says where a cron runs once a cluster has several nodes:
 - ``node``: it acts on this node's data plane (reconcile, stats, BIRD state, the node's
   status); every node runs it on every tick.
 - ``cluster``: it acts on shared rows (sweeps, pruning); one run per tick across the cluster.
+
+Who runs a cluster tick: when a plugin registers the service ``LEADERSHIP_SERVICE`` (the
+cluster plugin does), every node queues the tick and only the holder of the leader lease runs
+it, under its epoch (``ctx["leader_epoch"]``, the fencing token). Without it, the first worker
+to queue the tick wins through arq's unique job key, as before.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from contextlib import AbstractAsyncContextManager
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import AfterValidator
 
@@ -78,3 +84,19 @@ def arq_cron_name(name: str, scope: str, *, prefix: str, node_id: str) -> str:
 def tick_of(epoch_s: float, every: int) -> int:
     """The scheduled tick (epoch seconds, a multiple of ``every``) a run at ``epoch_s`` belongs to."""
     return int(epoch_s // every) * every
+
+
+#: The service key (``register_services`` name ``leadership`` of the ``cluster`` plugin).
+LEADERSHIP_SERVICE = "cluster.leadership"
+
+
+class Leadership(Protocol):
+    """What the cron runners need from a leader election (see ``LEADERSHIP_SERVICE``)."""
+
+    async def claim_tick(self, name: str, tick: int, every: int) -> int | None:
+        """The epoch under which this process runs tick ``tick`` of cluster cron ``name``, or
+        None when another process runs it (or already ran it)."""
+
+    def fenced(self, epoch: int) -> AbstractAsyncContextManager[Any]:
+        """A transaction that holds only while ``epoch`` is still the current lease; entering it
+        raises ``ipv6wgm.jobs.JobFailed`` (step ``fencing``) for a stale leader."""

@@ -17,10 +17,11 @@ import logging
 import math
 import time
 import uuid
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from ipv6wgm.api import SERVICE_UNAVAILABLE, ApiError
-from ipv6wgm.cron import tick_of
+from ipv6wgm.cron import LEADERSHIP_SERVICE, Leadership, tick_of
 from ipv6wgm.registry import CronSpec, JobSpec, Registry
 
 log = logging.getLogger(__name__)
@@ -81,10 +82,34 @@ def health_key(prefix: str, node_id: str) -> str:
     return f"{prefix}:health:{node_id}"
 
 
+def leadership(ctx: dict[str, Any]) -> Leadership | None:
+    """The leader election a plugin offers (``ipv6wgm.cron.LEADERSHIP_SERVICE``), if any."""
+    runtime = ctx.get("runtime")
+    return runtime.services.get(LEADERSHIP_SERVICE) if runtime is not None else None
+
+
+def fenced(ctx: dict[str, Any]) -> AbstractAsyncContextManager[Any]:
+    """The transaction a cluster cron writes in: fenced by its leader epoch when a leader
+    election is installed (a leader that lost the lease while it paused is refused with
+    ``JobFailed``, step ``fencing``), a plain transaction otherwise."""
+    from tortoise.transactions import in_transaction
+
+    election, epoch = leadership(ctx), ctx.get("leader_epoch")
+    return election.fenced(epoch) if election is not None and epoch is not None else in_transaction()
+
+
 async def run_cron(spec: CronSpec, ctx: dict[str, Any]) -> Any:
     """One tick of a cron, the same under both runners: a ``JobFailed`` is an expected,
-    reported condition (a warning, the next tick retries); anything else is a bug and raises."""
+    reported condition (a warning, the next tick retries); anything else is a bug and raises.
+    A cluster cron runs only where the leader election (if installed) grants the tick."""
     try:
+        election = leadership(ctx) if spec.scope == "cluster" else None
+        if election is not None:
+            tick = ctx.get("cron_tick")
+            epoch = await election.claim_tick(spec.name, int(tick if tick is not None else time.time()), spec.every)
+            if epoch is None:
+                return None
+            ctx["leader_epoch"] = epoch
         return await spec.func(ctx)
     except JobFailed as exc:
         log.warning("cron %s failed: %s", spec.name, exc)

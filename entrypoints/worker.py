@@ -24,7 +24,7 @@ from arq import cron, func
 from arq.connections import RedisSettings
 
 from ipv6wgm.bootstrap import build_runtime, start_runtime, stop_runtime
-from ipv6wgm.cron import arq_cron_name, cron_times, tick_of
+from ipv6wgm.cron import LEADERSHIP_SERVICE, arq_cron_name, cron_times, tick_of
 from ipv6wgm.db import pending_migrations
 from ipv6wgm.jobs import HEARTBEAT_S, health_key, queue_name, run_cron
 from ipv6wgm.registry import CronSpec
@@ -47,11 +47,14 @@ def _cron_entry(spec: CronSpec) -> Any:
     return entry
 
 
-def _cron(spec: CronSpec, settings: Settings) -> Any:
-    # A cluster tick's result is kept a while so that a worker queueing the same tick late
-    # (after the first run finished and removed its job key) is still refused by arq.
-    keep = max(60, 2 * spec.every) if spec.scope == "cluster" else 0
-    return cron(_cron_entry(spec), name=arq_cron_name(spec.name, spec.scope, prefix=settings.redis_prefix,
+def _cron(spec: CronSpec, settings: Settings, *, elected: bool) -> Any:
+    # With a leader election (``elected``) every node queues each cluster tick and only the
+    # leader runs it; without, arq's unique key lets one worker queue it. That tick's result is
+    # kept a while so that a worker queueing it late (after the first run finished and removed
+    # its job key) is still refused by arq.
+    scope = "node" if elected else spec.scope
+    keep = max(60, 2 * spec.every) if scope == "cluster" else 0
+    return cron(_cron_entry(spec), name=arq_cron_name(spec.name, scope, prefix=settings.redis_prefix,
                                                       node_id=settings.node_id),
                 run_at_startup=spec.run_at_startup, timeout=spec.timeout, unique=True, keep_result=keep,
                 **cron_times(spec.every))
@@ -95,7 +98,8 @@ def build_worker_settings(settings: Settings | None = None) -> type:
     attrs = {
         "functions": [func(s.func, name=s.name, timeout=s.timeout, max_tries=s.max_tries)
                       for s in runtime.registry.jobs.values()],
-        "cron_jobs": [_cron(s, settings) for s in runtime.registry.crons.values()],
+        "cron_jobs": [_cron(s, settings, elected=LEADERSHIP_SERVICE in runtime.services)
+                      for s in runtime.registry.crons.values()],
         "timezone": UTC,  # cron ticks are multiples of the interval in UTC, as embedded
         "queue_name": queue_name(settings.redis_prefix, settings.node_id),
         "redis_settings": redis_settings,

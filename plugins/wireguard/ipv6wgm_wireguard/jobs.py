@@ -163,6 +163,8 @@ async def apply_peer(ctx: dict[str, Any], client_id: int) -> dict[str, Any]:
     server = client.server
     if not server.is_active or server.status != "running":
         return {"status": "server not running"}
+    if server.node_id != current().settings.node_id:
+        return {"status": "server moved to another node"}  # queued before a move; the new node applies it
     state = plugin_state()
     dp = state.backend
     if service.off_reason(client, owner_active=await service.owner_active(client.owner_id)) is None:
@@ -187,6 +189,21 @@ async def remove_peer(ctx: dict[str, Any], server_id: int, public_key: str, rout
         for route in routes:
             await dp.remove_route(server.interface, route)
     return {"status": "removed"}
+
+
+async def release_interface(ctx: dict[str, Any], server_id: int, interface: str) -> dict[str, Any]:
+    """After the server moved to another node: take its interface down here (idempotent; a
+    no-op if the server is hosted here after all)."""
+    server = await WireGuardServer.filter(id=server_id).first()
+    if server is not None and server.node_id == current().settings.node_id:
+        return {"status": "hosted here"}
+    async with plugin_state().apply_lock(server_id):
+        try:
+            if await backend().interface_exists(interface):
+                await backend().delete_interface(interface)
+        except Exception as exc:  # noqa: BLE001 - reported to the caller with the step
+            raise JobFailed("delete interface", str(exc) or type(exc).__name__) from exc
+    return {"status": "released"}
 
 
 async def reconcile(ctx: dict[str, Any]) -> dict[str, int]:

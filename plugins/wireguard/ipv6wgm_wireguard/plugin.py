@@ -25,6 +25,7 @@ from ipv6wgm.plugins import (
     PermissionRegistrar,
     PluginInfo,
     Runtime,
+    ServiceRegistrar,
 )
 from ipv6wgm.system import tools
 from ipv6wgm_wireguard.settings import wg_settings
@@ -59,6 +60,15 @@ def register_jobs(register: JobRegistrar) -> None:
     register("remove_peer", jobs.remove_peer, timeout=timeout)
     register("live_peers", jobs.live_peers, timeout=timeout, max_tries=1)
     register("detect_endpoint", jobs.detect_endpoint, timeout=timeout, max_tries=1)
+    register("release_interface", jobs.release_interface, timeout=timeout)
+
+
+@hookimpl
+def register_services(register: ServiceRegistrar) -> None:
+    """``wireguard.placed``: servers per node for the cluster plugin (list, load, move)."""
+    from ipv6wgm_wireguard.placement import PlacedServers
+
+    register("placed", PlacedServers())
 
 
 @hookimpl

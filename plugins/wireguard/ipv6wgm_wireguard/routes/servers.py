@@ -11,10 +11,9 @@ from tortoise.transactions import in_transaction
 
 from ipv6wgm.api import ApiError, Envelope, MessageEnvelope, conflict, invalid, iso, ok, paginate
 from ipv6wgm.openapi import file_response
-from ipv6wgm.runtime import current
 from ipv6wgm.security.rbac import current_principal, require
 from ipv6wgm.validation import render_safe
-from ipv6wgm_wireguard import keys, peerconfig, service, validation
+from ipv6wgm_wireguard import keys, peerconfig, placement, service, validation
 from ipv6wgm_wireguard.jobs import handshake_time
 from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
 from ipv6wgm_wireguard.routes.common import audit_secret, call_node, client_counts, get_server, refuse_unsafe
@@ -38,7 +37,7 @@ bp.register_error_handler(*refuse_unsafe)
 SECRETS = "wireguard.servers.secrets"
 
 
-async def _check_node_unique(node: str, *, interface: str | None = None, port: int | None = None,
+async def check_node_unique(node: str, *, interface: str | None = None, port: int | None = None,
                              exclude: int | None = None) -> None:
     qs = WireGuardServer.filter(node_id=node)
     if exclude is not None:
@@ -54,11 +53,11 @@ async def _out(server: WireGuardServer) -> dict:
 
 
 async def _insert(data: ServerCreate | ServerImport, private_key: str, **fields: object) -> WireGuardServer:
-    node = data.node_id or current().settings.node_id
+    node = await placement.node_for_new_server(data.node_id)
     interface = data.interface or data.name
     if len(interface) > 15:
         raise invalid("interface", "the default interface name (the server name) is longer than 15 characters")
-    await _check_node_unique(node, interface=interface, port=int(fields.get("listen_port", 51820)))
+    await check_node_unique(node, interface=interface, port=int(fields.get("listen_port", 51820)))
     if await WireGuardServer.filter(name=data.name).exists():
         raise conflict(f"a server named {data.name!r} already exists", field="name")
     public_key = keys.public_key_from_private(private_key)
@@ -135,7 +134,7 @@ async def update_server(server_id: int, data: ServerUpdate):
     server = await get_server(server_id)
     changes = data.model_dump(exclude_unset=True)
     if changes.get("listen_port") not in (None, server.listen_port):
-        await _check_node_unique(server.node_id, port=changes["listen_port"], exclude=server.id)
+        await check_node_unique(server.node_id, port=changes["listen_port"], exclude=server.id)
     if changes.get("name") not in (None, server.name) and await WireGuardServer.filter(name=changes["name"]).exists():
         raise conflict(f"a server named {changes['name']!r} already exists", field="name")
     for key, value in changes.items():

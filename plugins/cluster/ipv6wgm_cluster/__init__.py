@@ -1,0 +1,1 @@
+"""The cluster plugin: one API driving many gateway nodes (membership, fenced leader, placement, drain)."""
