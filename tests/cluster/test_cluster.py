@@ -122,8 +122,9 @@ def test_health_check_of_a_silent_node_and_of_an_unknown_id(cluster: Cluster) ->
             assert c.get(f"/cluster/nodes/clX-{cluster.tag}").json()["data"]["status"] == "unhealthy"
             r = c.post("/cluster/nodes/clZ-unknown/health-check")
             assert r.status_code == 404 and r.json()["error"]["code"] == "RESOURCE_NOT_FOUND"
-            r = c.post(f"/cluster/nodes/{cluster.a}/health-check")  # a worker-only node has no API to answer
-            assert r.status_code == 200 and r.json()["data"]["is_healthy"] is False
+            r = c.post(f"/cluster/nodes/{cluster.a}/health-check")  # a worker alone: its liveness key
+            assert r.status_code == 200 and r.json()["data"]["is_healthy"] is True, r.text
+            assert r.json()["data"]["status"] == "healthy" and "worker is live" in r.json()["data"]["detail"]
             assert c.post("/cluster/nodes", json={"id": "bad id", "host": "127.0.0.1"}).status_code == 422
             assert c.post("/cluster/nodes", json={"id": "clY", "host": "h\nx"}).status_code == 422
             assert c.delete(f"/cluster/nodes/clX-{cluster.tag}").status_code == 200
