@@ -17,9 +17,11 @@ from ipv6wgm_cluster.schemas import (
     HealthResult,
     LoadBalancerOut,
     NodeCreate,
+    NodeCreated,
     NodeDetail,
     NodeOut,
     StatusOut,
+    StrategyOut,
     StrategyQuery,
     WeightsUpdate,
     WeightUpdate,
@@ -47,7 +49,7 @@ async def list_nodes():
 @bp.post("/nodes")
 @require("cluster.write")
 @validate_request(NodeCreate)
-@document_response(Envelope[NodeOut], 201)
+@document_response(Envelope[NodeCreated], 201)
 async def add_node(data: NodeCreate):
     """Pre-register a node: ``pending`` until its first heartbeat."""
     if await ClusterNode.filter(node_id=data.id).exists():
@@ -145,7 +147,7 @@ async def set_weights(data: WeightsUpdate):
 @bp.put("/load-balancer/strategy")
 @require("cluster.write")
 @validate_querystring(StrategyQuery)
-@document_response(Envelope[dict])
+@document_response(Envelope[StrategyOut])
 async def set_strategy(query_args: StrategyQuery):
     await placement.set_strategy(query_args.strategy)
     return ok({"message": "strategy updated", "strategy": query_args.strategy}, "strategy updated")

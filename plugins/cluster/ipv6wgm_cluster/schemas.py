@@ -102,6 +102,16 @@ class NodeDetail(NodeOut):
     objects_affected: bool = Field(description="the node is offline: its objects are not served")
 
 
+class NodeCreated(BaseModel):
+    message: str
+    node: NodeDetail
+
+
+class StrategyOut(BaseModel):
+    message: str
+    strategy: str
+
+
 class HealthResult(BaseModel):
     node_id: str
     is_healthy: bool
