@@ -36,6 +36,8 @@ FAST = {
     "IPV6WGM_CLUSTER_HEALTH_TIMEOUT": "1",
     "IPV6WGM_SAMPLE_CRON_EVERY": str(CRON_EVERY),
     "IPV6WGM_WIREGUARD_RECONCILE_INTERVAL": "3600",
+    "IPV6WGM_CLUSTER_AUTO_FAILOVER": "1",
+    "IPV6WGM_CLUSTER_FAILOVER_GRACE": "4",
 }
 
 
@@ -250,7 +252,7 @@ def _cron_runs(prefix: str) -> Counter[int]:
 
 
 @pytest.mark.hooks("register_services")
-def test_kill_a_leader_moves_to_b_and_cluster_crons_run_once_per_tick(cluster: Cluster) -> None:
+def test_kill_a_leader_moves_to_b_crons_run_once_per_tick_and_a_fails_over(cluster: Cluster) -> None:
     a, b = cluster.a, cluster.b
     with cluster.api() as c:
         before = _leader(c)
@@ -258,6 +260,8 @@ def test_kill_a_leader_moves_to_b_and_cluster_crons_run_once_per_tick(cluster: C
         time.sleep(2 * CRON_EVERY)
         os.killpg(cluster.workers[a].pid, signal.SIGKILL)
         killed = time.monotonic()
+        for pid in sh("ip", "netns", "pids", cluster.netns[a]).stdout.split():  # host A is gone (wireguard-go)
+            sh("kill", "-9", pid, check=False)
         wait_for(lambda: c.get(f"/cluster/nodes/{a}").json()["data"]["status"] == "offline", timeout=10,
                  interval=0.1, message="A offline")
         assert time.monotonic() - killed <= HEARTBEAT_TTL + 0.6
@@ -267,7 +271,18 @@ def test_kill_a_leader_moves_to_b_and_cluster_crons_run_once_per_tick(cluster: C
         status = _leader(c)
         assert [o["name"] for o in status["offline_objects"][a]] == [f"cld{cluster.tag}"]
         assert c.get(f"/cluster/nodes/{a}").json()["data"]["objects_affected"] is True
-        time.sleep(3 * CRON_EVERY)
+        # automatic failover (grace 4 s past the TTL): the leader drains A onto B
+        server = c.get("/wireguard/servers").json()["data"]["servers"][0]
+        moved = wait_for(lambda: (d := c.get(f"/wireguard/servers/{server['id']}").json()["data"])["node_id"] == b
+                         and d["status"] == "running" and d, timeout=30, message="failover of A's server to B")
+        assert moved["public_key"] == server["public_key"]
+        assert f"cld{cluster.tag}" in cluster.links(b) and len(_peers(cluster, b, f"cld{cluster.tag}")) == 1
+        assert c.get(f"/cluster/nodes/{a}").json()["data"]["drained"] is True
+        assert _leader(c)["offline_objects"] == {}
+        sh("ip", "netns", "exec", cluster.client_ns, "wg", "set", "wgc0", "peer", server["public_key"],
+           "endpoint", "10.98.2.1:51820")
+        wait_for(lambda: ping(cluster.client_ns, "10.77.0.1"), timeout=20, message="ping through B after failover")
+        time.sleep(CRON_EVERY)
     end = time.time()
     runs = _cron_runs(cluster.proc.prefix)
     ticks = [t for t in range(int(cluster.started) // CRON_EVERY * CRON_EVERY + CRON_EVERY, int(end) - CRON_EVERY,

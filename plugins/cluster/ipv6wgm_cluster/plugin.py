@@ -21,6 +21,9 @@ Metrics (leader only, so they are not counted once per node): ``cluster.node.up`
 0 otherwise) and ``cluster.node.objects_offline`` (objects placed on an offline node), tagged
 ``node``; ``cluster.leader.epoch``.
 
+Cron ``failover`` (cluster scope, every 5 s, only with ``IPV6WGM_CLUSTER_AUTO_FAILOVER=1``): the
+leader drains a node offline for ``IPV6WGM_CLUSTER_FAILOVER_GRACE`` seconds past its TTL.
+
 Settings: ``IPV6WGM_CLUSTER_*`` (``ipv6wgm_cluster.settings``).
 """
 
@@ -29,6 +32,7 @@ from __future__ import annotations
 from ipv6wgm import hookimpl
 from ipv6wgm.plugins import (
     BlueprintRegistrar,
+    CronRegistrar,
     HealthRegistrar,
     MetricEmitter,
     ModelRegistrar,
@@ -38,6 +42,7 @@ from ipv6wgm.plugins import (
     ServiceRegistrar,
 )
 
+FAILOVER_EVERY = 5
 info = PluginInfo(name="cluster", version="0.1.0",
                   description="Cluster membership, a fenced leader, placement, failover and drain")
 
@@ -52,6 +57,16 @@ def register_blueprints(register: BlueprintRegistrar) -> None:
     from ipv6wgm_cluster.routes import bp
 
     register(bp)
+
+
+@hookimpl
+def register_cron(register: CronRegistrar) -> None:
+    """Automatic failover (off by default): the leader drains nodes offline past the grace."""
+    from ipv6wgm_cluster.service import failover
+    from ipv6wgm_cluster.settings import cluster_settings
+
+    if cluster_settings().auto_failover:
+        register("failover", failover, every=FAILOVER_EVERY, scope="cluster")
 
 
 @hookimpl

@@ -7,7 +7,7 @@ from typing import Any
 
 from ipv6wgm.api import ApiError, not_found
 from ipv6wgm.runtime import current
-from ipv6wgm_cluster.leadership import Leadership
+from ipv6wgm_cluster.leadership import Leadership, now_ms
 from ipv6wgm_cluster.membership import ms_iso, status_of
 from ipv6wgm_cluster.models import STRATEGIES, ClusterNode
 from ipv6wgm_cluster.placement import Placement, config, load_by_node, providers
@@ -120,3 +120,22 @@ async def undrain(node_id: str) -> dict[str, Any]:
     node = await get_node(node_id)
     await ClusterNode.filter(id=node.id).update(drained=False)
     return {"node_id": node_id, "drained": False, "moved": [], "failed": []}
+
+
+async def failover(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Cluster cron (leader only, with ``IPV6WGM_CLUSTER_AUTO_FAILOVER``): drain every node that
+    has been offline for ``failover_grace`` seconds beyond its heartbeat TTL. The leader checks
+    its epoch before each drain, so a leader that lost the lease meanwhile moves nothing."""
+    from ipv6wgm.jobs import fenced
+
+    settings = cluster_settings()
+    silent_since = now_ms() - int((settings.heartbeat_ttl + settings.failover_grace) * 1000)
+    drained = []
+    for node in await ClusterNode.filter(drained=False, heartbeat_ms__lt=silent_since).order_by("node_id"):
+        async with fenced(ctx):
+            pass
+        result = await drain(node.node_id)
+        log.warning("automatic failover of offline node %s: %d moved, %d failed", node.node_id,
+                    len(result["moved"]), len(result["failed"]))
+        drained.append(node.node_id)
+    return {"drained": drained}

@@ -206,11 +206,24 @@ async def release_interface(ctx: dict[str, Any], server_id: int, interface: str)
     return {"status": "released"}
 
 
+async def _release_moved(ctx: dict[str, Any], node: str) -> int:
+    """Interfaces of servers that moved to another node while this one was away (a drain of an
+    offline node): taken down here, so the same keys never serve from two nodes."""
+    local = set(await WireGuardServer.filter(node_id=node).values_list("interface", flat=True))
+    released = 0
+    for server_id, interface in await WireGuardServer.exclude(node_id=node).values_list("id", "interface"):
+        if interface not in local and await backend().interface_exists(interface):
+            log.warning("server %s moved to another node: taking %s down here", server_id, interface)
+            await release_interface(ctx, server_id, interface)
+            released += 1
+    return released
+
+
 async def reconcile(ctx: dict[str, Any]) -> dict[str, int]:
     """Cron: repair drift on this node (peers added/removed by hand, interfaces deleted by hand)."""
     await tools.record("wireguard", missing_tools())
     node = current().settings.node_id
-    repaired = 0
+    repaired = await _release_moved(ctx, node)
     for server in await WireGuardServer.filter(node_id=node):
         if not server.is_active and server.status == "stopped":
             if await backend().interface_exists(server.interface):
