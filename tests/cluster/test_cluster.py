@@ -58,6 +58,10 @@ class Cluster:
     def links(self, node: str) -> str:
         return sh("ip", "-n", self.netns[node], "link", "show").stdout
 
+    def in_bird(self, node: str, session: str) -> bool:
+        """The session is in the node's running BIRD tree."""
+        return (self.proc.data_dir / f"bgp-{node}" / "current" / "sessions" / f"{session}.conf").exists()
+
 
 def _leader(c: httpx.Client) -> dict[str, Any]:
     return c.get("/cluster/status").json()["data"]
@@ -212,13 +216,23 @@ def test_server_on_b_serves_a_tunnel_and_drain_moves_it_to_a(cluster: Cluster, t
         assert ping(cluster.client_ns, "fd77::1")
         peers_before = _peers(cluster, b, iface)
         assert peers_before == {client["public_key"]}
+        r = c.post("/bgp/sessions", json={"name": f"cls{cluster.tag}", "neighbor": "192.0.2.7", "remote_as": 65001,
+                                          "node_id": b})
+        assert r.status_code == 201 and r.json()["data"]["node_id"] == b, r.text
+        session = r.json()["data"]
+        assert cluster.in_bird(b, session["name"]) and not cluster.in_bird(a, session["name"])
         detail = c.get(f"/cluster/nodes/{b}").json()["data"]
         assert [s["id"] for s in detail["objects"]["wireguard.server"]] == [server["id"]]
+        assert [s["id"] for s in detail["objects"]["bgp.session"]] == [session["id"]]
 
         r = c.post(f"/cluster/nodes/{b}/drain")
         assert r.status_code == 200, r.text
         drained = r.json()["data"]
-        assert drained["failed"] == [] and [(m["id"], m["to"]) for m in drained["moved"]] == [(server["id"], a)]
+        assert drained["failed"] == [], drained
+        assert sorted((m["kind"], m["id"], m["to"]) for m in drained["moved"]) == [
+            ("bgp.session", session["id"], a), ("wireguard.server", server["id"], a)]
+        assert cluster.in_bird(a, session["name"]) and not cluster.in_bird(b, session["name"])
+        assert c.get(f"/bgp/sessions/{session['id']}").json()["data"]["node_id"] == a
         assert iface not in cluster.links(b) and iface in cluster.links(a)
         assert _peers(cluster, a, iface) == peers_before
         moved = c.get(f"/wireguard/servers/{server['id']}").json()["data"]
@@ -270,7 +284,7 @@ def test_kill_a_leader_moves_to_b_crons_run_once_per_tick_and_a_fails_over(clust
         assert after["epoch"] > before["epoch"]
         # A hosts the drained server: the API flags it
         status = _leader(c)
-        assert [o["name"] for o in status["offline_objects"][a]] == [f"cld{cluster.tag}"]
+        assert sorted(o["name"] for o in status["offline_objects"][a]) == [f"cld{cluster.tag}", f"cls{cluster.tag}"]
         assert c.get(f"/cluster/nodes/{a}").json()["data"]["objects_affected"] is True
         # automatic failover (grace 4 s past the TTL): the leader drains A onto B
         server = c.get("/wireguard/servers").json()["data"]["servers"][0]
@@ -280,6 +294,8 @@ def test_kill_a_leader_moves_to_b_crons_run_once_per_tick_and_a_fails_over(clust
         wait_for(lambda: f"cld{cluster.tag}" in cluster.links(b)
                  and len(_peers(cluster, b, f"cld{cluster.tag}")) == 1, timeout=20, message="the interface on B")
         assert c.get(f"/cluster/nodes/{a}").json()["data"]["drained"] is True
+        session = c.get("/bgp/sessions").json()["data"]["sessions"][0]
+        assert session["node_id"] == b and cluster.in_bird(b, session["name"])
         assert _leader(c)["offline_objects"] == {}
         sh("ip", "netns", "exec", cluster.client_ns, "wg", "set", "wgc0", "peer", server["public_key"],
            "endpoint", "10.98.2.1:51820")

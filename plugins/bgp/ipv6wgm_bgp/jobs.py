@@ -21,7 +21,7 @@ from ipv6wgm.system import tools
 from ipv6wgm_bgp.bird import BirdConfigError, BirdError, protocol_name, received_routes, session_states
 from ipv6wgm_bgp.models import BgpNode, BgpSession
 from ipv6wgm_bgp.service import owner
-from ipv6wgm_bgp.service.desired import render_desired
+from ipv6wgm_bgp.service.desired import on_node, render_desired
 from ipv6wgm_bgp.service.views import aware, status_item
 from ipv6wgm_bgp.settings import bgp_settings
 
@@ -128,7 +128,7 @@ async def collect_state(ctx: dict[str, Any]) -> dict[str, Any]:
         raise failed("read state", e) from e
     await heartbeat(True, None)
     now = utcnow()
-    rows = await BgpSession.all().order_by("id")
+    rows = await BgpSession.filter(on_node(current().settings.node_id)).order_by("id")
     established = 0
     for row in rows:
         st = states.get(protocol_name(row.name))
@@ -150,7 +150,8 @@ async def collect_state(ctx: dict[str, Any]) -> dict[str, Any]:
             await BgpSession.filter(id=row.id).update(**changed)
             for k, v in changed.items():
                 setattr(row, k, v)
-    await BgpSession.all().update(last_update=now)
+    if rows:
+        await BgpSession.filter(id__in=[r.id for r in rows]).update(last_update=now)
     try:
         await current().hub.publish(CHANNEL, MESSAGE_TYPE, {"sessions": [status_item(r, now) for r in rows[:1000]]})
     except Exception:  # noqa: BLE001 - observation is stored; a lost message is not fatal

@@ -25,6 +25,9 @@ class BgpSession(Model):
     import_limit = fields.BigIntField(null=True)
     import_policy = fields.CharField(max_length=8, default="all")
     enabled = fields.BooleanField(default=True)
+    #: The node whose BIRD runs the session; None (rows from before placement, or no cluster
+    #: plugin) means every node's BIRD runs it, as before.
+    node_id = fields.CharField(max_length=64, null=True, db_index=True)
     # observed (written by bgp.collect_state)
     status = fields.CharField(max_length=16, default="idle")
     established_since = fields.DatetimeField(null=True)

@@ -88,8 +88,10 @@ def register_permissions(register: PermissionRegistrar) -> None:
 @hookimpl
 def register_services(register: ServiceRegistrar) -> None:
     from ipv6wgm_bgp.jobs import refresh
+    from ipv6wgm_bgp.placement import PlacedSessions
 
     register("refresh", refresh)
+    register("placed", PlacedSessions())  # sessions per node, for the cluster plugin
 
 
 @hookimpl

@@ -46,6 +46,7 @@ CommunityText = Annotated[str, Field(min_length=3, max_length=400, description='
 Community = Annotated[str, Field(min_length=3, max_length=11), _check(v.community, "community", False)]
 LargeCommunity = Annotated[str, Field(min_length=5, max_length=32), _check(v.community, "large_community", True)]
 ImportPolicy = Literal["all", "none"]
+NodeId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]{1,64}$"), _check(v.node_id)]
 
 
 class SessionCreate(StrictBody):
@@ -61,6 +62,8 @@ class SessionCreate(StrictBody):
     import_limit: ImportLimit | None = Field(None, description="max prefixes received; the session restarts above")
     import_policy: ImportPolicy = "all"
     enabled: bool = True
+    node_id: NodeId | None = Field(None, description="the node whose BIRD runs it; default: the cluster "
+                                   "plugin's placement if installed, else every node")
 
 
 class SessionUpdate(StrictBody):
@@ -104,6 +107,7 @@ class SessionOut(BaseModel):
     import_limit: int | None
     import_policy: str
     enabled: bool
+    node_id: str | None
     has_password: bool
     last_error: str | None
     started_at: str | None

@@ -69,6 +69,16 @@ def name(value: object, field: str = "name") -> str:
     return value
 
 
+_NODE_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def node_id(value: object, field: str = "node_id") -> str:
+    """The node whose BIRD runs a session (``IPV6WGM_NODE_ID``'s syntax)."""
+    if not isinstance(value, str) or _NODE_ID.fullmatch(value) is None:
+        raise _fail(field, f"must be 1-64 letters, digits, '_', '.' or '-', got {value!r}")
+    return value
+
+
 def asn(value: object, field: str) -> int:
     if not _is_int(value) or not 1 <= value <= U32:  # type: ignore[operator]
         raise _fail(field, f"ASN must be an integer 1-4294967295, got {value!r}")

@@ -29,7 +29,8 @@ CONFIG_ID = 1
 
 
 class PlacedObjects(Protocol):
-    """What a plugin offers as ``services["<plugin>.placed"]``."""
+    """What a plugin offers as ``services["<plugin>.placed"]``; ``capability`` (optional
+    attribute, default ``gateway``) is what a node needs to host one (``bird`` for sessions)."""
 
     kind: str
 
@@ -66,10 +67,10 @@ async def set_strategy(strategy: str) -> None:
     await ClusterConfig.filter(id=CONFIG_ID).update(strategy=strategy)
 
 
-async def candidates(exclude: str | None = None) -> list[ClusterNode]:
+async def candidates(exclude: str | None = None, capability: str = "gateway") -> list[ClusterNode]:
     settings = cluster_settings()
     nodes = await ClusterNode.filter(drained=False, weight__gt=0).order_by("node_id")
-    return [n for n in nodes if "gateway" in (n.capabilities or []) and n.node_id != exclude
+    return [n for n in nodes if capability in (n.capabilities or []) and n.node_id != exclude
             and status_of(n, settings) == "healthy"]
 
 
@@ -107,9 +108,10 @@ async def _next_count() -> int:
 class Placement:
     """``services["cluster.placement"]``."""
 
-    async def choose(self, kind: str, *, exclude: str | None = None) -> str | None:
-        """The node for a new object of ``kind`` (None: no candidate; the caller keeps its own)."""
-        nodes = await candidates(exclude)
+    async def choose(self, kind: str, *, exclude: str | None = None, capability: str = "gateway") -> str | None:
+        """The node for a new object of ``kind`` among healthy nodes with ``capability`` (None:
+        no candidate; the caller keeps its own choice)."""
+        nodes = await candidates(exclude, capability)
         if not nodes:
             return None
         strategy = (await config()).strategy

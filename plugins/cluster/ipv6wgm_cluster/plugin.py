@@ -11,8 +11,9 @@ Services:
 who runs a cluster cron tick (the leader, once); ``ipv6wgm.jobs.fenced(ctx)`` gives a cluster
 cron a transaction fenced by its leader epoch.
 
-``services["cluster.placement"]``: ``async choose(kind, *, exclude=None) -> str | None``, the
-node for a new object by the strategy (None: no healthy gateway node; keep your own).
+``services["cluster.placement"]``: ``async choose(kind, *, exclude=None, capability="gateway")
+-> str | None``, the node for a new object by the strategy among healthy, undrained nodes with
+that capability (None: no candidate; keep your own choice).
 
 Other plugins place objects by offering ``services["<plugin>.placed"]`` (see
 ``ipv6wgm_cluster.placement.PlacedObjects``): the cluster plugin lists, counts and moves them.

@@ -102,7 +102,8 @@ async def drain(node_id: str) -> dict[str, Any]:
     moved, failed = [], []
     for provider in providers():
         for obj in await provider.on_node(node_id):
-            target = await placement.choose(provider.kind, exclude=node_id)
+            target = await placement.choose(provider.kind, exclude=node_id,
+                                            capability=getattr(provider, "capability", "gateway"))
             if target is None:
                 failed.append({"kind": provider.kind, "id": obj["id"], "error": "no healthy node to move to"})
                 continue

@@ -32,43 +32,46 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-async def run_job(name: str, *args: Any) -> dict[str, Any]:
-    """Run ``bgp.<name>`` on the BIRD owner and wait; any failure is raised as the envelope."""
-    return await current().jobs.call_api(f"bgp.{name}", *args, wait_s=bgp_settings().apply_timeout)
+async def run_job(name: str, *args: Any, node: str | None = None) -> dict[str, Any]:
+    """Run ``bgp.<name>`` on the BIRD owner of ``node`` (default: this one) and wait; any
+    failure is raised as the envelope."""
+    return await current().jobs.call_api(f"bgp.{name}", *args, node=node, wait_s=bgp_settings().apply_timeout)
 
 
-async def write(mutate: Callable[[Any], Awaitable[T]]) -> T:
-    """Run ``mutate(conn)`` in a transaction that commits only if BIRD accepts the result."""
+async def write(mutate: Callable[[Any], Awaitable[T]], node: str | None = None) -> T:
+    """Run ``mutate(conn)`` in a transaction that commits only if BIRD accepts the result:
+    the BIRD of ``node`` (a placed session's; default this node, whose reconcile other nodes
+    follow for unplaced rows)."""
     prefixes = await pool_prefixes()  # before the transaction (see pool_prefixes)
     async with owner.state().write_lock:
         try:
             async with in_transaction() as conn:
                 result = await mutate(conn)
                 try:
-                    files = await render_desired(prefixes, conn)
+                    files = await render_desired(prefixes, conn, node=node)
                 except ValueError as exc:
                     raise value_error(exc) from None
-                await run_job("apply_files", files)
+                await run_job("apply_files", files, node=node)
         except IntegrityError:
-            await _converge()
+            await _converge(node)
             raise conflict("name or prefix already taken") from None
         except BaseException:
-            await _converge()  # e.g. a timed-out apply_files may still land: re-apply the rows
+            await _converge(node)  # e.g. a timed-out apply_files may still land: re-apply the rows
             raise
-        await _converge()
+        await _converge(node)
     return result
 
 
-async def _converge() -> None:
+async def _converge(node: str | None = None) -> None:
     try:
-        await current().jobs.enqueue("bgp.apply")
+        await current().jobs.enqueue("bgp.apply", node=node)
     except Exception as exc:  # noqa: BLE001 - the reconcile cron converges anyway
         log.warning("could not queue bgp.apply: %s", exc)
 
 
-async def refresh_state() -> None:
+async def refresh_state(node: str | None = None) -> None:
     """On-demand observation for GETs; best effort (the cron keeps it fresh anyway)."""
     try:
-        await current().jobs.call("bgp.collect_state", wait_s=5)
+        await current().jobs.call("bgp.collect_state", node=node, wait_s=5)
     except Exception as exc:  # noqa: BLE001 - stale-by-seconds data is still an answer
         log.debug("on-demand bgp.collect_state failed: %s", exc)

@@ -9,6 +9,7 @@ from quart_schema import document_response, validate_querystring, validate_reque
 
 from ipv6wgm.api import Envelope, MessageEnvelope, conflict, invalid, not_found, ok, paginate, utcnow
 from ipv6wgm.security.rbac import require
+from ipv6wgm_bgp import placement
 from ipv6wgm_bgp.models import BgpSession
 from ipv6wgm_bgp.routes.common import refresh_state, run_job, write
 from ipv6wgm_bgp.schemas import (
@@ -67,6 +68,7 @@ async def create_session(data: SessionCreate):
     """Create a session; it is in BIRD's running config when this answers."""
     fields = data.model_dump(exclude={"password"})
     fields["local_as"] = data.local_as or bgp_settings().local_as
+    fields["node_id"] = await placement.node_for_new_session(data.node_id)
     if data.enabled:
         fields["started_at"] = utcnow()
 
@@ -75,7 +77,7 @@ async def create_session(data: SessionCreate):
         return await BgpSession.create(
             using_db=conn, password_enc=seal_password(data.password) if data.password else None, **fields)
 
-    row = await write(mutate)
+    row = await write(mutate, fields["node_id"])
     return ok(session_out(await _get(row.id)), "BGP session created", 201)
 
 
@@ -84,8 +86,7 @@ async def create_session(data: SessionCreate):
 @document_response(Envelope[SessionOut])
 async def get_session(session_id: int):
     """One session, its state read from BIRD just now (or seconds ago if BIRD is slow)."""
-    await _get(session_id)
-    await refresh_state()
+    await refresh_state((await _get(session_id)).node_id)
     return ok(session_out(await _get(session_id)))
 
 
@@ -114,7 +115,7 @@ async def update_session(session_id: int, data: SessionUpdate):
         await row.save(using_db=conn)
         return row
 
-    row = await write(mutate)
+    row = await write(mutate, (await _get(session_id)).node_id)
     return ok(session_out(await _get(row.id)), "BGP session updated")
 
 
@@ -128,7 +129,7 @@ async def delete_session(session_id: int):
         row = await _get(session_id, conn)
         await row.delete(using_db=conn)
 
-    await write(mutate)
+    await write(mutate, (await _get(session_id)).node_id)
     return ok(None, "BGP session deleted")
 
 
@@ -143,8 +144,8 @@ async def _set_enabled(session_id: int, enabled: bool) -> BgpSession:
         await row.save(using_db=conn)
         return row
 
-    row = await write(mutate)
-    await refresh_state()
+    row = await write(mutate, (await _get(session_id)).node_id)
+    await refresh_state(row.node_id)
     return await _get(row.id)
 
 
@@ -173,6 +174,6 @@ async def stop_session(session_id: int):
 @document_response(Envelope[RoutesOut])
 async def session_routes(session_id: int):
     """Routes received from this neighbor, as BIRD holds them now."""
-    await _get(session_id)
-    result = await run_job("routes", session_id)
+    row = await _get(session_id)
+    result = await run_job("routes", session_id, node=row.node_id)
     return ok({"session_id": session_id, "routes": result["routes"]})

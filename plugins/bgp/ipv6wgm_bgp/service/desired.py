@@ -11,6 +11,8 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from tortoise.expressions import Q
+
 from ipv6wgm.runtime import current
 from ipv6wgm_bgp import validation
 from ipv6wgm_bgp.bird import AnnouncementSpec, SessionSpec, render_config
@@ -80,16 +82,24 @@ def pool_specs(prefixes: list[str], explicit: list[AnnouncementSpec]) -> list[An
     return out
 
 
-async def render_desired(prefixes: list[str] | None = None, conn: Any = None, *, strict: bool = True) -> dict[str, str]:
+def on_node(node: str) -> Q:
+    """The sessions a node's BIRD runs: those placed on it and those not placed (every node)."""
+    return Q(node_id=None) | Q(node_id=node)
+
+
+async def render_desired(prefixes: list[str] | None = None, conn: Any = None, *, strict: bool = True,
+                         node: str | None = None) -> dict[str, str]:
     """The tree for the current rows (read through ``conn`` when inside a transaction).
 
     Raises ValueError ("field: why") when the rows cannot form a valid config. With
     ``strict=False`` (start-up, reconcile) a row that does not validate, such as one stored before
     a validation rule existed, is left out and logged instead: it never reaches BIRD, and it does
     not take every other session down with it. Writes stay strict, so such a row is refused
-    (422) until it is fixed or deleted.
+    (422) until it is fixed or deleted. ``node`` (default: this process's) is the node whose BIRD
+    the tree is for: its own sessions and the unplaced ones.
     """
-    sessions = BgpSession.all().order_by("id")
+    node = node or current().settings.node_id
+    sessions = BgpSession.filter(on_node(node)).order_by("id")
     anns = BgpAnnouncement.all().order_by("id")
     if conn is not None:
         sessions, anns = sessions.using_db(conn), anns.using_db(conn)
@@ -98,7 +108,7 @@ async def render_desired(prefixes: list[str] | None = None, conn: Any = None, *,
     if prefixes is None:
         prefixes = await pool_prefixes()
     settings = bgp_settings()
-    rid = router_id(settings, current().settings.node_id)
+    rid = router_id(settings, node)
     return render_config(rid, session_specs, ann_specs + pool_specs(prefixes, ann_specs),
                          settings.extra_includes)
 

@@ -32,7 +32,8 @@ def session_out(row: BgpSession, now: datetime | None = None) -> dict[str, Any]:
         "last_update": iso(row.last_update), "created_at": iso(row.created_at), "updated_at": iso(row.updated_at),
         "description": row.description, "source_address": row.source_address, "hold_time": row.hold_time,
         "multihop": row.multihop, "import_limit": int(row.import_limit) if row.import_limit is not None else None,
-        "import_policy": row.import_policy, "enabled": bool(row.enabled), "has_password": bool(row.password_enc),
+        "import_policy": row.import_policy, "enabled": bool(row.enabled), "node_id": row.node_id,
+        "has_password": bool(row.password_enc),
         "last_error": row.last_error, "started_at": iso(row.started_at), "stopped_at": iso(row.stopped_at),
     }
 
