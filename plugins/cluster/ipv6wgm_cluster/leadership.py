@@ -132,7 +132,9 @@ class Leadership:
     async def claim_tick(self, name: str, tick: int, every: int) -> int | None:
         if not self.candidate:
             return None
-        deadline = tick * 1000 + int(every * 900)  # the claim must land before the next tick
+        # A live leader claims at the tick; a dead one's lease runs out within one TTL. So wait
+        # at most three TTLs (and never into the next tick) for the row or for the lease.
+        deadline = tick * 1000 + min(int(every * 900), 3 * self.ttl_ms)
         poll = max(0.05, min(self.ttl_ms / 4000, every / 10))
         while True:
             if not self.is_leader():

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
 from ipv6wgm.api import StrictBody
-from ipv6wgm.validation import unsafe_char
+from ipv6wgm.validation import ip_address, unsafe_char
 from ipv6wgm_cluster.models import STRATEGIES
 
 NODE_ID = r"^[A-Za-z0-9_.-]{1,64}$"
@@ -27,14 +26,13 @@ def _node_id(value: str) -> str:
 
 
 def _host(value: str) -> str:
-    """A host name or an IP address (canonical), nothing else: it becomes a URL's host."""
-    try:
-        address = ipaddress.ip_address(value)
-    except ValueError:
-        if not _HOSTNAME.fullmatch(value):
-            raise ValueError("host must be a host name or an IP address (no port, no zone id)") from None
+    """A host name or an IP address (canonical, no zone id), nothing else: it becomes a URL's host."""
+    if _HOSTNAME.fullmatch(value) and not re.fullmatch(r"[0-9.]+", value):  # dotted digits: an address
         return value.lower()
-    return str(address)
+    try:
+        return str(ip_address(value))
+    except ValueError:
+        raise ValueError("host must be a host name or an IP address (no port, no zone id)") from None
 
 
 def _metadata(value: dict[str, Any]) -> dict[str, Any]:
