@@ -7,7 +7,7 @@ each ciphertext to its key's public half, so a ciphertext pasted into another ro
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ipv6wgm.api import conflict, iso, utcnow
@@ -189,6 +189,22 @@ CLIENT_COLUMNS: tuple[Column, ...] = (
     Expr("owner_active", "SELECT {u}.{is_active} FROM {core_users} {u} WHERE {u}.{id} = {wireguard_clients}.{owner_id}",
          boolean=True),
 )
+
+
+def render_client_row(row: Any, now: datetime) -> tuple[dict[str, Any], datetime | None]:
+    """A ``CLIENT_COLUMNS`` row in its API form, for ``ipv6wgm.paging.render_page``, and until
+    when that holds: ``status`` turns from active to inactive when the last handshake gets too
+    old, and to expired at ``expires_at``; nothing else in it depends on the time."""
+    active_s = wg_settings().active_handshake_s
+    data = serialize_client(row, now, row.owner_active is not False)
+    moments = [t for t in (row.last_handshake and row.last_handshake + timedelta(seconds=active_s),
+                           row.expires_at) if t is not None and t > now]
+    return data, min(moments, default=None)
+
+
+def render_context() -> Any:
+    """What ``render_client_row`` reads besides the row (a memo key part)."""
+    return wg_settings().active_handshake_s
 
 
 async def serialize_clients(clients: list[Any]) -> list[dict[str, Any]]:

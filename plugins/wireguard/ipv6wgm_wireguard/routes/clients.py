@@ -29,7 +29,7 @@ from ipv6wgm.api import (
     ok,
 )
 from ipv6wgm.openapi import file_response
-from ipv6wgm.paging import Condition, Eq, Search, fetch_page
+from ipv6wgm.paging import Condition, Eq, Search, render_page
 from ipv6wgm.security.rbac import Principal, current_principal, get_owned, owned_conditions, require
 from ipv6wgm.users.models import User
 from ipv6wgm.validation import render_safe
@@ -85,8 +85,9 @@ async def list_clients(query_args: ClientQuery):
         where.append(Eq("server_id", query_args.server_id))
     if query_args.search:
         where.append(Search(("name", "description"), query_args.search))
-    rows, page = await fetch_page(WireGuardClient, service.CLIENT_COLUMNS, query_args, where=where)
-    return ok({"clients": await service.serialize_clients(rows), "pagination": page})
+    rows, page = await render_page(WireGuardClient, service.CLIENT_COLUMNS, query_args, service.render_client_row,
+                                   where=where, context=service.render_context())
+    return ok({"clients": rows, "pagination": page})
 
 
 @bp.post("/clients")
