@@ -177,6 +177,11 @@ def _has_key(client: Any, name: str) -> bool:
     return bool(flag) if flag is not None else getattr(client, f"{name}_enc") is not None
 
 
+# The owner's is_active (NULL without an owner), selected with a client row instead of a second query.
+OWNER_ACTIVE = Expr("owner_active",
+                    "SELECT {u}.{is_active} FROM {core_users} {u} WHERE {u}.{id} = {wireguard_clients}.{owner_id}",
+                    boolean=True)
+
 # What serialize_client reads: a list page selects these (never whole rows, never ciphertexts),
 # with the owner's activation in the same statement.
 CLIENT_COLUMNS: tuple[Column, ...] = (
@@ -186,8 +191,7 @@ CLIENT_COLUMNS: tuple[Column, ...] = (
     "dns_servers", "allowed_ips", "persistent_keepalive", "enabled",
     "disabled_by", "quota_bytes", "expires_at", "ipv6_pool_id", "delegated_prefix", "last_handshake",
     "bytes_received", "bytes_sent", "endpoint_observed", "created_at", "updated_at",
-    Expr("owner_active", "SELECT {u}.{is_active} FROM {core_users} {u} WHERE {u}.{id} = {wireguard_clients}.{owner_id}",
-         boolean=True),
+    OWNER_ACTIVE,
 )
 
 

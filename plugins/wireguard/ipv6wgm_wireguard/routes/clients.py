@@ -112,12 +112,11 @@ async def create_client_route(data: ClientCreate):
         if not await User.filter(id=data.owner_id).exists():
             raise not_found("owner")
         owner_id = data.owner_id
-    server = await WireGuardServer.filter(id=data.server_id).first()
-    if server is None:
-        raise not_found("server")
-    service.public_endpoint(server)  # no endpoint, no usable config: refuse before creating anything
-    client, private_key = await create_client(
-        data, owner_id, disabled_by=None if data.enabled else (service.OPERATOR if operator else service.OWNER))
+    # no endpoint, no usable config: refused before anything is created (checked on the server row
+    # that the allocation reads anyway)
+    client, private_key, server = await create_client(
+        data, owner_id, disabled_by=None if data.enabled else (service.OPERATOR if operator else service.OWNER),
+        check=service.public_endpoint)
     try:
         config = service.client_config(client, server)
         qr_code = _qr_or_none(config)
