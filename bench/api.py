@@ -5,7 +5,7 @@ Prints requests/second of ``GET /api/v1/auth/me``, of the first and the last pag
 (10,000 clients), and of a bare Quart JSON route, then, as its last line, one JSON object of
 ratios (target: every ``*_vs_bare`` >= 0.5).
 
-    python bench/api.py [--seconds 2] [--rounds 5] [--connections 16] [--users 10000] [--clients 10000]
+    python bench/api.py [--seconds 2] [--rounds 7] [--connections 16] [--users 10000] [--clients 10000]
 
 The load generator is a small keep-alive HTTP/1.1 client in its own process, so the figures are
 for one server process on this machine; what matters is the ratio, measured under the same
@@ -176,7 +176,7 @@ def last_page(server: ServerProcess, auth: dict[str, str], path: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=2.0, help="per route and round")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=10_000)
