@@ -5,11 +5,14 @@ Prints requests/second of ``GET /api/v1/auth/me``, of the first and the last pag
 (10,000 clients), and of a bare Quart JSON route, then, as its last line, one JSON object of
 ratios (target: every ``*_vs_bare`` >= 0.5).
 
-    python bench/api.py [--seconds 5] [--connections 16] [--users 10000] [--clients 10000]
+    python bench/api.py [--seconds 2] [--rounds 7] [--connections 16] [--users 10000] [--clients 10000]
 
 The load generator is a small keep-alive HTTP/1.1 client in its own process, so the figures are
 for one server process on this machine; what matters is the ratio, measured under the same
-conditions.
+conditions. On a shared machine the load of other processes drifts over a run, so the routes
+are measured in ``--rounds`` interleaved rounds (each round measures the bare route too, the
+order rotating from round to round); a ratio is the median over the rounds of the route's
+rate over the bare route's rate in the same round, and a rate is the median over the rounds.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,10 +43,12 @@ async def bare():
 '''
 
 
-async def _load(port: int, path: str, headers: dict[str, str], seconds: float, connections: int) -> int:
+async def _load(port: int, path: str, headers: dict[str, str], seconds: float, connections: int) -> float:
+    """Requests per second over ``seconds`` (from the first connection to the last answer)."""
     head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
     request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}\r\n".encode()
-    deadline = time.monotonic() + seconds
+    started = time.monotonic()
+    deadline = started + seconds
     counts = [0] * connections
 
     async def worker(i: int) -> None:
@@ -65,7 +71,7 @@ async def _load(port: int, path: str, headers: dict[str, str], seconds: float, c
         writer.close()
 
     await asyncio.gather(*(worker(i) for i in range(connections)))
-    return sum(counts)
+    return sum(counts) / (time.monotonic() - started)
 
 
 def _load_proc(args: tuple, out: multiprocessing.Queue) -> None:
@@ -74,14 +80,38 @@ def _load_proc(args: tuple, out: multiprocessing.Queue) -> None:
 
 def measure(port: int, path: str, headers: dict[str, str], seconds: float, connections: int) -> float:
     """Requests per second; the client runs in its own process so it does not share a GIL."""
-    asyncio.run(_load(port, path, headers, 0.5, connections))  # warm-up
     queue: multiprocessing.Queue = multiprocessing.Queue()
     proc = multiprocessing.Process(target=_load_proc, args=((port, path, headers, seconds, connections), queue))
-    started = time.monotonic()
     proc.start()
-    count = queue.get()
+    rate = queue.get()
     proc.join()
-    return count / max(seconds, time.monotonic() - started - 0.0) if count else 0.0
+    return float(rate)
+
+
+def interleaved(targets: list[tuple[str, int, str, dict[str, str]]], rounds: int, seconds: float,
+                connections: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Median rates, and median per-round ratios to the first target (the bare route).
+
+    Every route runs once per round, in an order rotated each round, so a burst of load from
+    another process lands on different routes in different rounds instead of on one of them.
+    """
+    for _, port, path, headers in targets:  # warm-up: caches, connections, code paths
+        asyncio.run(_load(port, path, headers, 0.5, connections))
+    samples: dict[str, list[float]] = {name: [] for name, *_ in targets}
+    ratios: dict[str, list[float]] = {name: [] for name, *_ in targets[1:]}
+    for r in range(rounds):
+        shift = r % len(targets)
+        measured = {}
+        for name, port, path, headers in targets[shift:] + targets[:shift]:
+            measured[name] = measure(port, path, headers, seconds, connections)
+        for name, rps in measured.items():
+            samples[name].append(rps)
+        bare = measured[targets[0][0]]
+        for name in ratios:
+            ratios[name].append(measured[name] / bare)
+        print(f"round {r + 1}/{rounds}: " + ", ".join(f"{n} {v:.0f}" for n, v in measured.items()), flush=True)
+    return ({name: statistics.median(v) for name, v in samples.items()},
+            {name: round(statistics.median(v), 3) for name, v in ratios.items()})
 
 
 def seed_users(server: ServerProcess, count: int) -> None:
@@ -145,7 +175,8 @@ def last_page(server: ServerProcess, auth: dict[str, str], path: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=2.0, help="per route and round")
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=10_000)
@@ -168,22 +199,21 @@ def main() -> None:
         total = httpx.get(f"{server.api}/users?size=20", headers=auth).json()["data"]["pagination"]["total"]
         clients = httpx.get(f"{server.api}/wireguard/clients?size=20", headers=auth).json()["data"]
         print(f"users in database: {total}, clients: {clients['pagination']['total']}")
-        results = {}
-        for name, port, path, headers in (
+        targets = [
             ("bare", bare_port, "/bare", {}),
             ("auth_me", server.port, "/api/v1/auth/me", auth),
             ("users_first", server.port, "/api/v1/users?size=20", auth),
             ("users_last", server.port, last_page(server, auth, "/users"), auth),
             ("clients_first", server.port, "/api/v1/wireguard/clients?size=20", auth),
             ("clients_last", server.port, last_page(server, auth, "/wireguard/clients"), auth),
-        ):
-            results[name] = measure(port, path, headers, args.seconds, args.connections)
-            print(f"{name:<14} {results[name]:10.1f} req/s  ({path})")
-        ratios = {f"{name}_vs_bare": round(rps / results["bare"], 3) for name, rps in results.items()
-                  if name != "bare"}
-        ratios.update({f"{name}_rps": round(rps, 1) for name, rps in results.items()})
-        ratios.update({"users": total, "clients": clients["pagination"]["total"]})
-        print(json.dumps(ratios))
+        ]
+        rates, ratios = interleaved(targets, args.rounds, args.seconds, args.connections)
+        for name, _port, path, _ in targets:
+            print(f"{name:<14} {rates[name]:10.1f} req/s  (median of {args.rounds}; {path})")
+        result: dict[str, object] = {f"{name}_vs_bare": ratio for name, ratio in ratios.items()}
+        result.update({f"{name}_rps": round(rps, 1) for name, rps in rates.items()})
+        result.update({"rounds": args.rounds, "users": total, "clients": clients["pagination"]["total"]})
+        print(json.dumps(result))
     finally:
         bare.terminate()
         bare.wait(10)

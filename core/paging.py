@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import namedtuple
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -250,10 +250,33 @@ async def fetch_page(model: Any, columns: Sequence[Column], query: PageQuery, *,
                      ) -> tuple[list[Any], dict[str, int]]:
     """The rows of one page of ``model`` (only ``columns``, as attribute records) and the
     spec's pagination block."""
+    cols = tuple(columns)
+    raws, page = await _page_raws(model, cols, query, where, order)
+    return _records(model, cols, raws), page
+
+
+async def render_page(model: Any, columns: Sequence[Column], query: PageQuery, render: Render, *,
+                      where: Sequence[Condition] = (), order: Sequence[str] = ("id",), context: Any = None,
+                      ) -> tuple[list[Any], dict[str, int]]:
+    """One page already in its API form: ``render(record, now)`` of each row (see ``Render``),
+    memoised by the row's raw values, and the pagination block.
+
+    A list page is mostly the same rows again (the UI polls and pages back and forth), and
+    turning a row into its JSON costs more than reading it. The memo is keyed by every value the
+    statement just returned (and ``context``, for what else ``render`` reads, e.g. a setting),
+    so a row changed by any process is a new key: nothing stale can be served, and nothing needs
+    invalidating. Time is the one other input: ``render`` says until when its answer holds.
+    """
+    cols = tuple(columns)
+    raws, page = await _page_raws(model, cols, query, where, order)
+    return _RENDERED.rows(render, context, _row_builder(model, cols), raws), page
+
+
+async def _page_raws(model: Any, cols: tuple[Column, ...], query: PageQuery, where: Sequence[Condition],
+                     order: Sequence[str]) -> tuple[list[tuple[Any, ...]], dict[str, int]]:
     meta = model._meta
     db = connections.get(meta.default_connection or "default")
     dialect = db.capabilities.dialect
-    cols = tuple(columns)
     ordering = tuple(order) if "id" in {o.lstrip("-") for o in order} else (*order, "id")
     sql = _statements(dialect, meta.db_table, cols, ordering, tuple(_shape(c) for c in where))
     conds = _params(where)
@@ -269,7 +292,49 @@ async def fetch_page(model: Any, columns: Sequence[Column], query: PageQuery, *,
         total = int(_values(count_rows[0])[0]) if count_rows else 0
         if query.offset >= DEEP_OFFSET and query.offset < total:
             raws = await _deep_page(run, sql, conds, query, total)
-    return _records(model, cols, raws), pagination(query, total)
+    return raws, pagination(query, total)
+
+
+# ``render(record, now) -> (api_dict, valid_until)``: ``valid_until`` is the first moment the
+# answer may change with time alone (a status computed against ``now``), or None.
+Render = Callable[[Any, datetime], tuple[dict[str, Any], datetime | None]]
+
+
+class _RenderMemo:
+    """Raw row -> its rendered JSON (an ``orjson.Fragment``), per render function and context.
+
+    A memo of a pure function of the key, not a cache of data: see ``render_page``. Bounded by
+    dropping everything when full (a page needs at most its own 20-100 rows back)."""
+
+    LIMIT = 20_000
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[Any, ...], tuple[Any, datetime | None]] = {}
+
+    def rows(self, render: Render, context: Any, build: Any, raws: list[tuple[Any, ...]]) -> list[Any]:
+        memo = self._memo
+        now = datetime.now(UTC)
+        out = []
+        for raw in raws:
+            key = (render, context, raw)
+            hit = memo.get(key)
+            if hit is None or (hit[1] is not None and hit[1] <= now):
+                data, until = render(build(raw), now)
+                try:
+                    value: Any = orjson.Fragment(orjson.dumps(data))
+                except (orjson.JSONEncodeError, TypeError):  # e.g. an integer past 64 bits: as it is
+                    value = data
+                if len(memo) >= self.LIMIT:
+                    memo.clear()
+                memo[key] = hit = (value, until)
+            out.append(hit[0])
+        return out
+
+    def clear(self) -> None:
+        self._memo.clear()
+
+
+_RENDERED = _RenderMemo()
 
 
 async def fetch_rows(model: Any, columns: Sequence[Column], *, where: Sequence[Condition] = (),

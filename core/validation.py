@@ -38,6 +38,8 @@ class UnsafeValue(ValueError):
 
 def unsafe_char(value: str) -> str | None:
     """The first character of ``value`` that must never reach a file, a header or the kernel."""
+    if value.isascii() and value.isprintable():  # in ASCII only Cc is unsafe, which isprintable() refuses
+        return None
     for char in value:
         if unicodedata.category(char) in _UNSAFE_CATEGORIES:
             return char

@@ -14,7 +14,7 @@ from ipv6wgm.accounts import AccountEvent, announce
 from ipv6wgm.api import Envelope, MessageEnvelope, conflict, forbidden, invalid, not_found, ok
 from ipv6wgm.auth.service import revoke_user_sessions, user_changed
 from ipv6wgm.logs.service import audit
-from ipv6wgm.paging import Condition, Eq, Search, fetch_page
+from ipv6wgm.paging import Condition, Eq, Search, render_page
 from ipv6wgm.runtime import current
 from ipv6wgm.security.rbac import current_principal, require
 from ipv6wgm.users import service
@@ -57,8 +57,8 @@ async def list_users(query_args: UserQuery):
         where.append(Search(("username", "email", "full_name"), query_args.search))
     if query_args.role:
         where.append(Eq("role", query_args.role))
-    rows, page = await fetch_page(User, service.USER_COLUMNS, query_args, where=where)
-    return ok({"users": [service.serialize_user(u) for u in rows], "pagination": page})
+    rows, page = await render_page(User, service.USER_COLUMNS, query_args, service.render_user_row, where=where)
+    return ok({"users": rows, "pagination": page})
 
 
 @bp.post("")

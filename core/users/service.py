@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -12,6 +13,12 @@ from ipv6wgm.users.models import User
 
 USER_COLUMNS = ("id", "username", "email", "full_name", "role", "is_active", "last_login", "created_at",
                 "updated_at")
+
+
+def render_user_row(user: Any, now: datetime) -> tuple[dict[str, Any], None]:
+    """A ``USER_COLUMNS`` row in its API form, for ``ipv6wgm.paging.render_page`` (nothing in
+    it depends on the time)."""
+    return serialize_user(user), None
 
 
 def serialize_user(user: Any, permissions: list[str] | None = None) -> dict[str, Any]:

@@ -93,8 +93,44 @@ async def _check(database_url: str) -> None:
             await compare([Search(("full_name",), "NAME_2")], User.filter(full_name__icontains="name_2"))
             rows, _ = await fetch_page(User, ("is_active", "last_login"), PageQuery(page=1, size=2))
             assert isinstance(rows[0].is_active, bool) and rows[0].last_login.tzinfo is not None
+            await _check_render_page()
         finally:
             await close_db()
+
+
+async def _check_render_page() -> None:
+    """``render_page`` renders each row once, again when the row changes (whoever changed it) or
+    when the render said its answer expires; the JSON is what the render returned."""
+    import orjson
+
+    from ipv6wgm.paging import render_page
+    from ipv6wgm.users.models import User
+
+    calls: list[int] = []
+
+    def render(user: object, now: datetime) -> tuple[dict, datetime | None]:
+        calls.append(user.id)  # type: ignore[attr-defined]
+        until = now if user.id % 2 else now + timedelta(hours=1)  # type: ignore[attr-defined]
+        return {"id": user.id, "name": user.username, "login": user.last_login.isoformat()}, until  # type: ignore[attr-defined]
+
+    def as_json(rows: list) -> list[dict]:
+        return orjson.loads(orjson.dumps(rows))
+
+    q = PageQuery(page=2, size=4)
+    expected = [{"id": u.id, "name": u.username, "login": u.last_login.isoformat()}
+                for u in await User.all().order_by("id").offset(4).limit(4)]
+    rows, page = await render_page(User, ("id", "username", "last_login"), q, render)
+    assert as_json(rows) == expected and page["total"] == N and len(calls) == 4
+    rows, _ = await render_page(User, ("id", "username", "last_login"), q, render)
+    assert as_json(rows) == expected and sorted(calls[4:]) == sorted(u["id"] for u in expected if u["id"] % 2)
+    changed = expected[0]["id"]
+    await User.filter(id=changed).update(username="renamed")  # as another process would
+    calls.clear()
+    rows, _ = await render_page(User, ("id", "username", "last_login"), q, render)
+    assert as_json(rows)[0]["name"] == "renamed" and changed in calls
+    before = len(calls)
+    await render_page(User, ("id", "username", "last_login"), q, render, context="other")
+    assert len(calls) == before + 4  # another context: rendered afresh
 
 
 def test_fetch_page_matches_the_orm(database_url: str) -> None:

@@ -40,3 +40,17 @@ def test_token_types_are_not_interchangeable() -> None:
 ])
 def test_password_policy(password: str, ok: bool) -> None:
     assert (check_policy(password) is None) is ok
+
+
+def test_unsafe_char_ascii_fast_path_agrees_with_the_categories() -> None:
+    """The ASCII shortcut (``isprintable``) refuses exactly the characters the categories do."""
+    import unicodedata
+
+    from ipv6wgm.validation import unsafe_char
+
+    for code in range(128):
+        char = chr(code)
+        unsafe = unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"}
+        assert unsafe_char(f"a{char}b") == (char if unsafe else None), code
+    assert unsafe_char("peer-é ok") is None
+    assert unsafe_char("x\u202ey") == "\u202e" and unsafe_char("x\u2028") == "\u2028"

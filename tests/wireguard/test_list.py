@@ -3,6 +3,9 @@ detail (through the ORM) answers, for every state a client can be in, on both ba
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta
+
 import httpx
 
 from ipv6wgm.testing import ServerProcess
@@ -50,3 +53,28 @@ def test_list_page_equals_details(server: ServerProcess, admin: httpx.Client, ad
         own = listed(mine)
         assert [c["id"] for c in own] == made[5:]
         assert all(c["owner_id"] == user["id"] and c["status"] != "account_disabled" for c in own)
+
+
+def test_list_rows_follow_changes_and_time(admin: httpx.Client) -> None:
+    """List rows are rendered once and reused (``ipv6wgm.paging.render_page``): a change shows
+    at once, and a client whose ``expires_at`` passes turns ``expired`` without any write."""
+    srv = make_server(admin)
+    soon = (datetime.now(UTC) + timedelta(seconds=3)).replace(microsecond=0)
+    r = admin.post("/wireguard/clients", json={"name": "soon", "server_id": srv["id"],
+                                               "expires_at": soon.isoformat().replace("+00:00", "Z")})
+    assert r.status_code == 201, r.text
+    client_id = r.json()["data"]["id"]
+
+    def listed() -> dict:
+        r = admin.get("/wireguard/clients", params={"server_id": srv["id"]})
+        assert r.status_code == 200, r.text
+        return r.json()["data"]["clients"][0]
+
+    first = listed()
+    assert first["status"] == "inactive" and listed() == first
+    assert admin.put(f"/wireguard/clients/{client_id}", json={"description": "changed"}).status_code == 200
+    assert listed()["description"] == "changed"
+    time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 0.5)
+    row = listed()
+    assert row["status"] == "expired" and row["disabled_reason"] == "expired"
+    assert row == admin.get(f"/wireguard/clients/{client_id}").json()["data"]

@@ -47,6 +47,41 @@ def test_png_decodes_to_the_payload(peers: int) -> None:
     assert decode(qrcodes.png_of_config(config)) == qrcodes.payload(config)
 
 
+def _reference_matrix(text: str) -> list[list[bool]]:
+    """qrcode's own encoder, same version, level and mask: what ``qrcodes.matrix`` must equal."""
+    import qrcode
+    from qrcode import util
+    from qrcode.constants import ERROR_CORRECT_L
+
+    data = util.QRData(text.encode(), mode=util.MODE_8BIT_BYTE, check_data=False)
+    code = qrcode.QRCode(version=qrcodes.version_for(len(data)), error_correction=ERROR_CORRECT_L,
+                         border=qrcodes.BORDER, mask_pattern=qrcodes.MASK)
+    code.add_data(data)
+    code.make(fit=False)
+    return code.get_matrix()
+
+
+def test_encoder_equals_qrcode_bit_for_bit() -> None:
+    """The shift-register Reed-Solomon and the cached data walk against qrcode's encoder: every
+    version, every error-correction level (codewords), and whole symbols at L."""
+    import random
+
+    from qrcode import util
+    from qrcode.constants import ERROR_CORRECT_H, ERROR_CORRECT_L, ERROR_CORRECT_M, ERROR_CORRECT_Q
+
+    rnd = random.Random(9)
+    for version in range(1, 41):
+        for level in (ERROR_CORRECT_L, ERROR_CORRECT_M, ERROR_CORRECT_Q, ERROR_CORRECT_H):
+            room = (util.BIT_LIMIT_TABLE[level][version] - 4 - util.length_in_bits(util.MODE_8BIT_BYTE, version)) // 8
+            for size in {1, room // 2, room}:
+                data = rnd.randbytes(size)
+                segment = util.QRData(data, mode=util.MODE_8BIT_BYTE, check_data=False)
+                assert qrcodes.codewords(version, data, level) == util.create_data(version, level, [segment])
+    for size in (1, 17, 150, 400, 1000, 2953):
+        text = "".join(rnd.choice("ABCxyz019 =+/:[].,\n") for _ in range(size))
+        assert qrcodes.matrix(text) == _reference_matrix(text), size
+
+
 def test_data_url_is_a_png() -> None:
     url = qrcodes.data_url_of_config(CONFIG)
     assert url.startswith("data:image/png;base64,")

@@ -76,12 +76,15 @@ async def collect_emitted() -> list[Sample]:
     """Every plugin's ``collect_metrics``, each isolated: a failing plugin costs only its metrics."""
     samples: list[Sample] = []
     dropped = 0
+    per_peer = get_settings().prometheus_per_peer
     for plugin, func, argnames in current().plugins.implementations("collect_metrics"):
         if "emit" not in argnames:
             continue
 
         def emit(name: str, value: float, *, tags: dict[str, str] | None = None, unit: str | None = None) -> None:
             nonlocal dropped
+            if not per_peer and isinstance(name, str) and name.startswith(PER_PEER_PREFIX):
+                return  # not stored (see record): at 10,000 peers, checking them cost seconds every interval
             sample = clean(name, value, tags, unit)
             if sample is None:
                 dropped += 1

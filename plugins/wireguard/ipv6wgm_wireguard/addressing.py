@@ -66,20 +66,36 @@ class Network:
         return index
 
 
+def candidates(network: Network, hint: int) -> list[int]:
+    """The indexes probed first: up to ``PROBES`` from the hint on (the server's own skipped)."""
+    start = max(network.first, min(hint, network.last))
+    return [i for i in range(start, min(start + PROBES, network.last + 1)) if i != network.server_index]
+
+
 async def next_free(model: Any, server_id: int, column: str, network: Network, hint: int) -> int:
     """The next free index at or after ``hint``; wraps once to reuse freed addresses."""
-    start = max(network.first, min(hint, network.last))
-    candidates = [i for i in range(start, min(start + PROBES, network.last + 1)) if i != network.server_index]
-    if candidates:
-        taken = set(await model.filter(server_id=server_id, **{f"{column}__in": candidates})
-                    .values_list(column, flat=True))
-        for index in candidates:
-            if index not in taken:
-                return index
-    found = await _first_gap(model, server_id, column, network)
-    if found is None:
-        raise conflict(f"the server's IPv{network.version} network {network.net} has no free address left",
-                       field=f"ipv{network.version}_address")
+    return (await next_free_many(model, server_id, {column: (network, hint)}))[column]
+
+
+async def next_free_many(model: Any, server_id: int, wanted: dict[str, tuple[Network, int]]) -> dict[str, int]:
+    """``next_free`` for several index columns (a client's IPv4 and IPv6). The probes are read
+    by the paging fast path: inline on SQLite, where the per-server lock keeps this process the
+    only allocator (one statement per column: an OR of two IN lists would scan the server's
+    clients instead of using the (server, index) unique indexes)."""
+    from ipv6wgm.paging import Eq, In, fetch_rows
+
+    found: dict[str, int] = {}
+    for column, (network, hint) in wanted.items():
+        probe = candidates(network, hint)
+        taken = {row[0] for row in await fetch_rows(
+            model, (column,), where=[Eq("server_id", server_id), In(column, tuple(probe))], limit=len(probe))}
+        free = next((i for i in probe if i not in taken), None)
+        if free is None:
+            free = await _first_gap(model, server_id, column, network)
+        if free is None:
+            raise conflict(f"the server's IPv{network.version} network {network.net} has no free address left",
+                           field=f"ipv{network.version}_address")
+        found[column] = free
     return found
 
 

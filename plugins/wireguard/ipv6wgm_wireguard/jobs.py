@@ -14,6 +14,7 @@ from typing import Any
 
 from ipv6wgm.api import utcnow
 from ipv6wgm.jobs import JobFailed
+from ipv6wgm.paging import Eq, fetch_rows
 from ipv6wgm.runtime import current
 from ipv6wgm.system import tools
 from ipv6wgm_wireguard import service
@@ -155,19 +156,28 @@ async def detect_endpoint(ctx: dict[str, Any], server_id: int) -> dict[str, Any]
     return {"address": server.endpoint_detected, "from": server.endpoint_detected_from}
 
 
+# What apply_peer reads of a client (with its owner's activation) and of its server: two
+# statements by the paging fast path (inline on SQLite) instead of ORM objects through the
+# database thread, because every client created or changed queues this job right away.
+_PEER_COLUMNS = ("server_id", *DesiredPeer.__slots__[1:-1], service.OWNER_ACTIVE)  # type: ignore[attr-defined]
+_SERVER_COLUMNS = ("interface", "is_active", "status", "node_id")
+
+
 async def apply_peer(ctx: dict[str, Any], client_id: int) -> dict[str, Any]:
     """Touch one peer only (add, update or remove it); never the interface or other peers."""
-    client = await WireGuardClient.filter(id=client_id).select_related("server").first()
-    if client is None:
+    clients = await fetch_rows(WireGuardClient, _PEER_COLUMNS, where=[Eq("id", client_id)], limit=1)
+    if not clients:
         return {"status": "absent"}
-    server = client.server
-    if not server.is_active or server.status != "running":
+    client = clients[0]
+    servers = await fetch_rows(WireGuardServer, _SERVER_COLUMNS, where=[Eq("id", client.server_id)], limit=1)
+    if not servers or not servers[0].is_active or servers[0].status != "running":
         return {"status": "server not running"}
+    server = servers[0]
     if server.node_id != current().settings.node_id:
         return {"status": "server moved to another node"}  # queued before a move; the new node applies it
     state = plugin_state()
     dp = state.backend
-    if service.off_reason(client, owner_active=await service.owner_active(client.owner_id)) is None:
+    if service.off_reason(client, owner_active=client.owner_active is not False) is None:
         await dp.set_peer(server.interface, state.peer_specs.get(client))
         if client.delegated_prefix:
             await dp.add_route(server.interface, client.delegated_prefix)

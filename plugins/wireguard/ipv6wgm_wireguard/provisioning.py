@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
 from ipv6wgm.api import ApiError, conflict, invalid
+from ipv6wgm.paging import Eq, fetch_rows
 from ipv6wgm.runtime import current
 from ipv6wgm_wireguard import keys, service
-from ipv6wgm_wireguard.addressing import Network, next_free
+from ipv6wgm_wireguard.addressing import Network, next_free_many
 from ipv6wgm_wireguard.models import WireGuardClient, WireGuardServer
 from ipv6wgm_wireguard.schemas import ClientCreate
 from ipv6wgm_wireguard.state import plugin_state
@@ -27,8 +29,17 @@ log = logging.getLogger(__name__)
 ATTEMPTS = 8
 
 
+async def _taken(server_id: int, column: str, value: str) -> bool:
+    """A (server, column) unique index lookup by the paging fast path: inline on SQLite (this
+    process is the only allocator there, under the per-server lock), a plain query on MariaDB;
+    the unique constraint stays the backstop either way."""
+    return bool(await fetch_rows(WireGuardClient, ("id",), where=[Eq("server_id", server_id), Eq(column, value)],
+                                 limit=1))
+
+
 async def _allocate(server: WireGuardServer, data: ClientCreate) -> dict[str, Any]:
     values: dict[str, Any] = {}
+    wanted: dict[str, tuple[Network, int]] = {}
     for version, requested, hint_field in ((4, data.ipv4_address, "next_v4"), (6, data.ipv6_address, "next_v6")):
         network = Network.of(server.ipv4_address if version == 4 else server.ipv6_address)
         field = f"ipv{version}_address"
@@ -41,17 +52,25 @@ async def _allocate(server: WireGuardServer, data: ClientCreate) -> dict[str, An
             index = network.index_of(requested, field)
             if await WireGuardClient.filter(server_id=server.id, **{column: index}).exists():
                 raise conflict(f"{requested} is already taken on this server", field=field)
+            values[column] = index
+            values[field] = network.address(index)
         else:
-            index = await next_free(WireGuardClient, server.id, column, network, getattr(server, hint_field))
-            setattr(server, hint_field, index + 1)
-        values[column] = index
-        values[field] = network.address(index)
+            wanted[column] = (network, getattr(server, hint_field))
+    if wanted:
+        for column, index in (await next_free_many(WireGuardClient, server.id, wanted)).items():
+            network = wanted[column][0]
+            setattr(server, "next_v4" if network.version == 4 else "next_v6", index + 1)
+            values[column] = index
+            values[f"ipv{network.version}_address"] = network.address(index)
     return values
 
 
 async def create_client(data: ClientCreate, owner_id: int | None, disabled_by: str | None = None,
-                        ) -> tuple[WireGuardClient, str | None]:
-    """Returns the client and its private key (None when the caller brought its own key)."""
+                        check: Callable[[WireGuardServer], object] | None = None,
+                        ) -> tuple[WireGuardClient, str | None, WireGuardServer]:
+    """Returns the client, its private key (None when the caller brought its own key) and the
+    server as read for the allocation. ``check(server)`` runs first and may raise to refuse
+    (e.g. a server without any endpoint): the server row is read once for both."""
     if data.public_key:
         private_key, public_key = None, data.public_key
     else:
@@ -65,9 +84,11 @@ async def create_client(data: ClientCreate, owner_id: int | None, disabled_by: s
                 server = await WireGuardServer.filter(id=data.server_id).select_for_update().first()
                 if server is None:
                     raise ApiError(404, "RESOURCE_NOT_FOUND", "server not found")
-                if await WireGuardClient.filter(server_id=server.id, name=data.name).exists():
+                if check is not None:
+                    check(server)
+                if await _taken(server.id, "name", data.name):
                     raise conflict(f"a client named {data.name!r} already exists on this server", field="name")
-                if await WireGuardClient.filter(server_id=server.id, public_key=public_key).exists():
+                if await _taken(server.id, "public_key", public_key):
                     raise conflict("this public key is already a peer of the server", field="public_key")
                 addresses = await _allocate(server, data)
                 client = await WireGuardClient.create(
@@ -94,7 +115,7 @@ async def create_client(data: ClientCreate, owner_id: int | None, disabled_by: s
         except ApiError:
             await client.delete()
             raise
-    return client, private_key
+    return client, private_key, server
 
 
 def delegation_service() -> Any:

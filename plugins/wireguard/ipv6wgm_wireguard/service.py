@@ -7,7 +7,7 @@ each ciphertext to its key's public half, so a ciphertext pasted into another ro
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ipv6wgm.api import conflict, iso, utcnow
@@ -177,6 +177,11 @@ def _has_key(client: Any, name: str) -> bool:
     return bool(flag) if flag is not None else getattr(client, f"{name}_enc") is not None
 
 
+# The owner's is_active (NULL without an owner), selected with a client row instead of a second query.
+OWNER_ACTIVE = Expr("owner_active",
+                    "SELECT {u}.{is_active} FROM {core_users} {u} WHERE {u}.{id} = {wireguard_clients}.{owner_id}",
+                    boolean=True)
+
 # What serialize_client reads: a list page selects these (never whole rows, never ciphertexts),
 # with the owner's activation in the same statement.
 CLIENT_COLUMNS: tuple[Column, ...] = (
@@ -186,9 +191,24 @@ CLIENT_COLUMNS: tuple[Column, ...] = (
     "dns_servers", "allowed_ips", "persistent_keepalive", "enabled",
     "disabled_by", "quota_bytes", "expires_at", "ipv6_pool_id", "delegated_prefix", "last_handshake",
     "bytes_received", "bytes_sent", "endpoint_observed", "created_at", "updated_at",
-    Expr("owner_active", "SELECT {u}.{is_active} FROM {core_users} {u} WHERE {u}.{id} = {wireguard_clients}.{owner_id}",
-         boolean=True),
+    OWNER_ACTIVE,
 )
+
+
+def render_client_row(row: Any, now: datetime) -> tuple[dict[str, Any], datetime | None]:
+    """A ``CLIENT_COLUMNS`` row in its API form, for ``ipv6wgm.paging.render_page``, and until
+    when that holds: ``status`` turns from active to inactive when the last handshake gets too
+    old, and to expired at ``expires_at``; nothing else in it depends on the time."""
+    active_s = wg_settings().active_handshake_s
+    data = serialize_client(row, now, row.owner_active is not False)
+    moments = [t for t in (row.last_handshake and row.last_handshake + timedelta(seconds=active_s),
+                           row.expires_at) if t is not None and t > now]
+    return data, min(moments, default=None)
+
+
+def render_context() -> Any:
+    """What ``render_client_row`` reads besides the row (a memo key part)."""
+    return wg_settings().active_handshake_s
 
 
 async def serialize_clients(clients: list[Any]) -> list[dict[str, Any]]:

@@ -29,7 +29,7 @@ from ipv6wgm.api import (
     ok,
 )
 from ipv6wgm.openapi import file_response
-from ipv6wgm.paging import Condition, Eq, Search, fetch_page
+from ipv6wgm.paging import Condition, Eq, Search, render_page
 from ipv6wgm.security.rbac import Principal, current_principal, get_owned, owned_conditions, require
 from ipv6wgm.users.models import User
 from ipv6wgm.validation import render_safe
@@ -85,8 +85,9 @@ async def list_clients(query_args: ClientQuery):
         where.append(Eq("server_id", query_args.server_id))
     if query_args.search:
         where.append(Search(("name", "description"), query_args.search))
-    rows, page = await fetch_page(WireGuardClient, service.CLIENT_COLUMNS, query_args, where=where)
-    return ok({"clients": await service.serialize_clients(rows), "pagination": page})
+    rows, page = await render_page(WireGuardClient, service.CLIENT_COLUMNS, query_args, service.render_client_row,
+                                   where=where, context=service.render_context())
+    return ok({"clients": rows, "pagination": page})
 
 
 @bp.post("/clients")
@@ -111,12 +112,11 @@ async def create_client_route(data: ClientCreate):
         if not await User.filter(id=data.owner_id).exists():
             raise not_found("owner")
         owner_id = data.owner_id
-    server = await WireGuardServer.filter(id=data.server_id).first()
-    if server is None:
-        raise not_found("server")
-    service.public_endpoint(server)  # no endpoint, no usable config: refuse before creating anything
-    client, private_key = await create_client(
-        data, owner_id, disabled_by=None if data.enabled else (service.OPERATOR if operator else service.OWNER))
+    # no endpoint, no usable config: refused before anything is created (checked on the server row
+    # that the allocation reads anyway)
+    client, private_key, server = await create_client(
+        data, owner_id, disabled_by=None if data.enabled else (service.OPERATOR if operator else service.OWNER),
+        check=service.public_endpoint)
     try:
         config = service.client_config(client, server)
         qr_code = _qr_or_none(config)
