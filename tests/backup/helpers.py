@@ -14,6 +14,16 @@ from ipv6wgm.testing import ServerProcess
 
 #: The backup plugin's host-local tables (catalogue, jobs, pause) and the migration recorder.
 LOCAL = {"backup_archives", "backup_jobs", "backup_maintenance", "tortoise_migrations", "sqlite_sequence"}
+#: Written by the system itself while the test runs, whatever the test does: the audit log (a
+#: refused restore is recorded too) and the metric history the samplers keep (points expire and
+#: roll up on their own clock). Everything else must stay exactly as it was.
+AUDIT = {"core_logs", "monitoring_series", "monitoring_points", "monitoring_rollups", "monitoring_rollup_state",
+         "monitoring_snapshots"}
+#: Background crons that write rows (metric samples, rollups, BGP state) slowed to an hour, so a
+#: before/after dump shows only what the test did.
+QUIET = {"IPV6WGM_MONITORING_SAMPLE_INTERVAL": "3600", "IPV6WGM_MONITORING_ROLLUP_INTERVAL": "3600",
+         "IPV6WGM_MONITORING_EVALUATE_INTERVAL": "3600", "IPV6WGM_BGP_COLLECT_INTERVAL": "3600",
+         "IPV6WGM_WIREGUARD_STATS_INTERVAL": "3600"}
 SECRET = "backup-test-master-secret-0123456789abcdef"  # the same master key on every host of a test
 
 
@@ -59,14 +69,16 @@ def _mysql(server: ServerProcess) -> Any:
                            database=parts.path.lstrip("/"))
 
 
-def full_dump(server: ServerProcess) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table but the host-local ones, sorted: to compare before and after."""
+def full_dump(server: ServerProcess, *, audit: bool = False) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table but the host-local ones (and the audit log unless ``audit``),
+    sorted: to compare before and after."""
     out: dict[str, list[tuple[Any, ...]]] = {}
+    skip = LOCAL if audit else LOCAL | AUDIT
     if not server.env.get("IPV6WGM_DATABASE_URL"):
         with sqlite3.connect(server.data_dir / "ipv6wgm.sqlite3") as conn:
             names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
             for name in names:
-                if name not in LOCAL:
+                if name not in skip:
                     out[name] = sorted(map(repr, conn.execute(f'SELECT * FROM "{name}"')))  # noqa: S608
         return out
     conn = _mysql(server)
@@ -74,7 +86,7 @@ def full_dump(server: ServerProcess) -> dict[str, list[tuple[Any, ...]]]:
         with conn.cursor() as cur:
             cur.execute("SHOW TABLES")
             for (name,) in cur.fetchall():
-                if name not in LOCAL:
+                if name not in skip:
                     cur.execute(f"SELECT * FROM `{name}`")  # noqa: S608
                     out[name] = sorted(map(repr, cur.fetchall()))
     finally:

@@ -29,6 +29,8 @@ from ipv6wgm_backup import crypto
 
 MEMBER_RE = re.compile(r"manifest\.json|config\.json|tables/[A-Za-z0-9_]{1,64}\.jsonl|contrib/[A-Za-z0-9_.-]{1,128}")
 MANIFEST_MAX = 16 * 1024 * 1024
+#: What reading a damaged gzip stream or tar raises.
+DAMAGE = (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, OSError)
 FORMAT = 1
 CHUNK = 1024 * 1024
 
@@ -200,9 +202,13 @@ def iter_members(path: Path, limits: Limits) -> Iterator[tuple[str, IO[bytes]]]:
                     if handle is None:
                         raise ArchiveError(f"member {member.name!r} cannot be read")
                     yield member.name, _Bounded(handle, member.size)
+                # tarfile stops quietly at a damaged header after the first member: read the
+                # gzip stream to its end, so its CRC and length are checked too.
+                while tar.fileobj.read(CHUNK):  # type: ignore[union-attr]
+                    pass
     except ArchiveError:
         raise
-    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
+    except DAMAGE as exc:
         raise ArchiveError(f"the archive is corrupted or truncated: {exc}") from None
     if not seen:
         raise ArchiveError("the archive is empty")
@@ -221,9 +227,12 @@ class _Bounded(io.RawIOBase):
         if self.left <= 0:
             return 0
         view = memoryview(buffer)[: min(len(buffer), self.left)]
-        data = self.inner.read(len(view))
+        try:
+            data = self.inner.read(len(view))
+        except DAMAGE as exc:
+            raise ArchiveError(f"the archive is corrupted or truncated: {exc}") from None
         if not data and len(view):
-            raise EOFError("member ends early")
+            raise ArchiveError("the archive is corrupted or truncated: a member ends early")
         view[: len(data)] = data
         self.left -= len(data)
         return len(data)

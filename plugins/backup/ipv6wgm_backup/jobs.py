@@ -140,13 +140,15 @@ def summary(manifest: dict[str, Any]) -> dict[str, Any]:
 async def restore(ctx: dict[str, Any], job_id: str, sealed: str | None = None) -> dict[str, Any]:
     async with tracked(job_id) as job:
         report = progress_of(job)
-        _, path = await _open_verified(job, sealed, report)
-        with arc.plain_archive(path, unseal(sealed, job_id), backup_dir()) as plain:
-            await report("members", 5)
-            manifest = await asyncio.to_thread(service.verify_members, plain)
-            older = await service.check_schema(manifest)
-            await report("pausing writes", 10)
-            async with maintenance.paused(job_id):
+        # The pause covers the whole job, so a second restore is refused from the first moment.
+        async with maintenance.paused(job_id):
+            _, path = await _open_verified(job, sealed, report)
+            with arc.plain_archive(path, unseal(sealed, job_id), backup_dir()) as plain:
+                await report("members", 5)
+                manifest = await asyncio.to_thread(service.verify_members, plain)
+                older = await service.check_schema(manifest)
+                await report("replacing tables", 10)
+                await maintenance.settled()
                 # SQLite: the job's own row cannot be written while the transaction holds the writer.
                 result = await service.restore(plain, manifest, older, progress_of(job, persist=False))
         await report("after restore", 92)

@@ -34,6 +34,7 @@ class BackupState:
     """This process's view of the pause: the restore it runs itself, and the cached answer."""
 
     restoring: str | None = None
+    paused_at: float = 0.0
     cached: WriteBlock | None = None
     cached_until: float = 0.0
 
@@ -83,7 +84,8 @@ async def write_guard() -> WriteBlock | None:
 
 @contextlib.asynccontextmanager
 async def paused(job_id: str) -> AsyncIterator[None]:
-    """Hold the pause for the duration of the block (a 409 if another restore holds it)."""
+    """Hold the pause for the duration of the block (a 409 if another restore holds it). Touch
+    no table before ``settled()``: until then another process may still answer from its cache."""
     ttl = get_settings().lock_ttl
     lease = await active_lease()
     if lease is not None and lease.job_id != job_id:
@@ -99,9 +101,9 @@ async def paused(job_id: str) -> AsyncIterator[None]:
             await asyncio.sleep(max(1.0, ttl / 3))
             await Maintenance.filter(id=LEASE, job_id=job_id).update(expires_at=utcnow() + timedelta(seconds=ttl))
 
+    st.paused_at = time.monotonic()
     task = asyncio.create_task(refresh(), name=f"backup-lease:{job_id}")
     try:
-        await asyncio.sleep(CACHE_S + 0.2)  # every process's cached "no pause" has expired
         yield
     finally:
         task.cancel()
@@ -109,3 +111,10 @@ async def paused(job_id: str) -> AsyncIterator[None]:
             await task
         st.restoring = None
         await Maintenance.filter(id=LEASE, job_id=job_id).delete()
+
+
+async def settled() -> None:
+    """Wait until every process's cached "no pause" answer has expired."""
+    wait = state().paused_at + CACHE_S + 0.2 - time.monotonic()
+    if wait > 0:
+        await asyncio.sleep(wait)

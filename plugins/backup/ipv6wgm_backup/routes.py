@@ -27,6 +27,7 @@ from ipv6wgm.api import (
     iso,
     not_found,
     ok,
+    utcnow,
 )
 from ipv6wgm.jobs import JobFailed
 from ipv6wgm.security.rbac import current_principal, require
@@ -180,6 +181,10 @@ async def restore_backup(backup_id: str, query_args: RestoreQuery):
     lease = await maintenance.active_lease()
     if lease is not None:
         raise conflict("another restore is running", job_id=lease.job_id)
+    # no live pause: a restore still marked running lost its process (killed) before it finished
+    await BackupJob.filter(kind="restore", status=RUNNING).update(
+        status=FAILED, error="interrupted: its process stopped before the restore finished (nothing was changed)",
+        finished_at=utcnow())
     job = await _queue("restore", entry, body.passphrase)
     return ok({"message": "备份恢复已开始", "backup_id": entry.id, "backup_name": entry.name, "job_id": job.id},
               "restore started")

@@ -128,7 +128,7 @@ def verify_members(plain: Path) -> dict[str, Any]:
             lines += chunk.count(b"\n")
         seen[name] = {"sha256": sha.hexdigest(), "size": size, "lines": lines}
     if manifest is None:
-        raise arc.ArchiveError("the archive has no manifest.json")
+        raise arc.ArchiveError("the archive has no manifest.json: it is damaged or not a backup")
     check_manifest(manifest)
     members = manifest["members"]
     if set(members) != set(seen):
