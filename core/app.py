@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from quart import Quart, Response, g, request
+from quart.wrappers import Request
 from quart_schema import QuartSchema, RequestSchemaValidationError
 from tortoise.exceptions import DBConnectionError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -30,6 +31,7 @@ from ipv6wgm.auth.service import authenticate, bearer
 from ipv6wgm.bootstrap import build_runtime, start_runtime, stop_runtime
 from ipv6wgm.jsonio import FastJSONProvider
 from ipv6wgm.logs.service import audit
+from ipv6wgm.maintenance import blocked, body_limits, write_guards
 from ipv6wgm.openapi import BoundedIntConverter, Provider
 from ipv6wgm.runtime import Runtime
 from ipv6wgm.settings import Settings, load_settings
@@ -48,6 +50,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Qua
     app = Quart("ipv6wgm")
     app.url_map.converters["int"] = BoundedIntConverter
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    app.request_class = _request_class(body_limits(runtime.registry.services))
     app.config["QUART_SCHEMA_CONVERSION_PREFERENCE"] = "pydantic"
     app.extensions["ipv6wgm"] = runtime
     QuartSchema(
@@ -78,15 +81,42 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Qua
     return app
 
 
+def _request_class(limits: dict[str, int]) -> type[Request]:
+    """Bodies are capped at ``MAX_CONTENT_LENGTH``, except on the few exact paths a plugin
+    declared (``ipv6wgm.maintenance.BodyLimit``); the cap is set when the request is made,
+    before any byte of the body is buffered."""
+    if not limits:
+        return Request
+
+    class LimitedRequest(Request):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            limit = limits.get(self.path)
+            if limit is not None:
+                self.body = self.body_class(self.content_length, limit)
+
+    return LimitedRequest
+
+
 def _is_public(app: Quart) -> bool:
     view = app.view_functions.get(request.endpoint or "")
     return view is None or getattr(view, "_ipv6wgm_public", False) or not request.path.startswith(API_PREFIX)
 
 
 def _install_request_hooks(app: Quart, runtime: Runtime) -> None:
+    guards = write_guards(runtime.registry.services)
+
     @app.before_request
     async def _authenticate_and_limit() -> None:
         g.principal = None
+        g.write_blocked = False
+        if guards and request.method in MUTATING and request.path.startswith(API_PREFIX):
+            block = await blocked(guards)
+            if block is not None:
+                g.write_blocked = True
+                raise ApiError(503, SERVICE_UNAVAILABLE, f"writes are paused: {block.reason}",
+                               {"retry_after": block.retry_after, "reason": block.reason},
+                               {"Retry-After": str(block.retry_after)})
         token = bearer(request.headers.get("Authorization"))
         if not _is_public(app):
             g.principal = await authenticate(token)
@@ -109,6 +139,7 @@ def _install_request_hooks(app: Quart, runtime: Runtime) -> None:
             and request.path.startswith(API_PREFIX)
             and not request.path.startswith(f"{API_PREFIX}/auth/")
             and response.status_code not in (401, 429)
+            and not getattr(g, "write_blocked", False)  # the guard's database is being replaced
         ):
             try:
                 user = principal.user if principal else None

@@ -120,7 +120,14 @@ def health_components(register: HealthRegistrar) -> None:
 
 @hookspec
 def backup_contributors(register: BackupRegistrar) -> None:
-    """Add what a backup must carry besides the database: ``register(name, dump, restore)``."""
+    """Add what a backup must carry besides the database: ``register("files", dump, restore)``.
+
+    Named ``<plugin>.<name>`` in the archive. ``dump()`` is a coroutine returning ``bytes``
+    (at most the backup plugin's member cap); ``restore(data: bytes)`` is a coroutine called
+    after the database restore has committed, so it may read the restored rows. Both run in the
+    process that runs the backup job (the node's worker, or the server without Redis). Secrets
+    stay as they are stored (encrypted); never put the master key in a dump.
+    """
 
 
 @hookspec

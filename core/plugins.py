@@ -354,7 +354,8 @@ class PluginManager:
             reg.add("health", name, HealthSpec(name, check))
 
         def backup(name: str, dump: Any, restore: Any) -> None:
-            reg.add("backups", name, BackupSpec(name, dump, restore))
+            _check_name(name)
+            reg.add("backups", f"{plugin}.{name}", BackupSpec(f"{plugin}.{name}", dump, restore))
 
         def service(name: str, obj: Any) -> None:
             _check_name(name)

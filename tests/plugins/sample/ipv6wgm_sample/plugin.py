@@ -7,7 +7,8 @@ Same layout as the bundled plugins: ``plugin.py`` (hooks only), ``models.py`` + 
 What the tests rely on: the notes routes, the ``sample.touch`` job and the ``sample`` channel
 (tests/core), the ``account_changed`` hook (tests/core/test_security.py), the opt-in crons
 (``IPV6WGM_SAMPLE_CRON_EVERY``, tests/core/test_crons.py), the metric file
-(``IPV6WGM_SAMPLE_METRIC_FILE``, tests/monitoring) and ``ipv6wgm sample-notes``.
+(``IPV6WGM_SAMPLE_METRIC_FILE``, tests/monitoring), the backup contributor
+(``IPV6WGM_SAMPLE_BACKUP_FILE``, tests/backup) and ``ipv6wgm sample-notes``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from ipv6wgm import hookimpl
 from ipv6wgm.plugins import (
     AccountEvent,
+    BackupRegistrar,
     BlueprintRegistrar,
     ChannelRegistrar,
     CommandRegistrar,
@@ -114,6 +116,23 @@ async def account_changed(event: AccountEvent) -> None:
         await Note.filter(owner_id=event.user_id).update(owner_id=event.actor_id)
     else:
         await Note.filter(owner_id=event.user_id).delete()
+
+
+@hookimpl
+def backup_contributors(register: BackupRegistrar) -> None:
+    """``sample.file``: the bytes of ``IPV6WGM_SAMPLE_BACKUP_FILE`` (backup tests), put back on restore."""
+    from ipv6wgm_sample.settings import get_settings
+
+    async def dump() -> bytes:
+        path = get_settings().backup_file
+        return path.read_bytes() if path is not None and path.is_file() else b""
+
+    async def restore(data: bytes) -> None:
+        path = get_settings().backup_file
+        if path is not None:
+            path.write_bytes(data)
+
+    register("file", dump, restore)
 
 
 @hookimpl

@@ -19,6 +19,8 @@ class SampleSettings(BaseSettings):
     cron_every: int | None = None
     #: File holding the number emitted as ``sample.value``; unset: no metric.
     metric_file: Path | None = None
+    #: File the ``sample.file`` backup contributor carries (backup tests); unset: it carries nothing.
+    backup_file: Path | None = None
 
 
 @lru_cache(maxsize=1)

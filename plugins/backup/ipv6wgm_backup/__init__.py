@@ -1,0 +1,1 @@
+"""The backup plugin: archives of every table, the system config and plugin contributions."""

@@ -1,0 +1,252 @@
+"""The logical dump: every table of every Tortoise app (the core's and each installed plugin's).
+
+Tables are found through Tortoise's registered apps, so a new plugin's tables are carried
+without any change here. One JSONL member per table: each line is a JSON array of the row's
+values in the manifest's column order. Values are encoded per field type, explicitly, so a dump
+taken from SQLite restores into MariaDB and the other way round:
+
+- datetimes: ISO-8601 with offset, always UTC (SQLite stores text, MariaDB naive DATETIME);
+- dates and times: ISO-8601; durations: integer microseconds;
+- decimals: their exact text; binary: base64 text; UUIDs: text;
+- JSON fields: the decoded JSON value itself (not the engine's text form);
+- booleans: true/false (SQLite and MariaDB both store 0/1);
+- integers, floats and text: as they are.
+
+Secrets are dumped as stored: encrypted with the installation's master key, which never goes
+into an archive.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from tortoise import Tortoise, fields
+from tortoise.models import Model
+
+#: Tables describing this host's files and running jobs: neither dumped nor replaced.
+LOCAL_TABLES = frozenset({"backup_archives", "backup_jobs", "backup_maintenance"})
+PAGE = 5000
+Codec = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Table:
+    app: str
+    model: type[Model]
+    name: str
+    pk: str  # column
+    columns: tuple[str, ...]
+    field_objects: tuple[fields.Field, ...]
+
+    @property
+    def member(self) -> str:
+        return f"tables/{self.name}.jsonl"
+
+    def describe(self) -> dict[str, Any]:
+        return {"app": self.app, "model": self.model.__name__, "pk": self.pk,
+                "columns": [{"name": c, "type": type(f).__name__} for c, f in zip(self.columns, self.field_objects,
+                                                                               strict=True)]}
+
+
+def tables() -> list[Table]:
+    """Every table of every registered app, in a stable order (app, table)."""
+    apps = Tortoise.apps
+    out: list[Table] = []
+    if apps is None:
+        return out
+    for label, models in sorted(apps.items()):
+        if label.startswith("_"):
+            continue
+        for model in sorted(models.values(), key=lambda m: m._meta.db_table):
+            meta = model._meta
+            if meta.db_table in LOCAL_TABLES or getattr(meta, "abstract", False):
+                continue
+            names = list(meta.fields_db_projection)
+            out.append(Table(
+                app=label, model=model, name=meta.db_table, pk=meta.fields_db_projection[meta.pk_attr],
+                columns=tuple(meta.fields_db_projection[n] for n in names),
+                field_objects=tuple(meta.fields_map[n] for n in names)))
+    return out
+
+
+# ---- encoding: database value -> JSON value ----------------------------------------------------
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def encoder(field: fields.Field) -> Codec:
+    """Database value (as either engine returns it) -> JSON value."""
+    to_python = field.to_python_value
+    if isinstance(field, fields.DatetimeField):
+        def enc_datetime(v: Any) -> Any:
+            return None if v is None else to_python(v).astimezone(dt.UTC).isoformat()
+        return enc_datetime
+    if isinstance(field, fields.DateField):
+        return lambda v: None if v is None else to_python(v).isoformat()
+    if isinstance(field, fields.TimeDeltaField):
+        return lambda v: None if v is None else to_python(v) // dt.timedelta(microseconds=1)
+    if isinstance(field, fields.TimeField):
+        return lambda v: None if v is None else to_python(v).isoformat()
+    if isinstance(field, fields.DecimalField):
+        return lambda v: None if v is None else str(to_python(v))
+    if isinstance(field, fields.BinaryField):
+        return lambda v: None if v is None else base64.b64encode(bytes(v)).decode()
+    if isinstance(field, fields.JSONField):
+        return lambda v: None if v is None else to_python(v)
+    if isinstance(field, fields.UUIDField):
+        return lambda v: None if v is None else str(v)
+    if isinstance(field, fields.BooleanField):
+        return lambda v: None if v is None else bool(v)
+    return _identity
+
+
+# ---- decoding: JSON value -> database parameter ------------------------------------------------
+
+
+def decoder(field: fields.Field, dialect: str) -> Codec:
+    """JSON value -> the parameter this engine's driver stores as Tortoise would."""
+    if isinstance(field, fields.DatetimeField):
+        def dec_datetime(v: Any) -> Any:
+            if v is None:
+                return None
+            value = dt.datetime.fromisoformat(v).astimezone(dt.UTC)
+            # MariaDB's DATETIME is naive (the session time zone is UTC); SQLite keeps the
+            # offset in its text form, as Tortoise writes it.
+            return value.replace(tzinfo=None) if dialect == "mysql" else value
+        return dec_datetime
+    if isinstance(field, fields.DateField):
+        return lambda v: None if v is None else dt.date.fromisoformat(v)
+    if isinstance(field, fields.TimeDeltaField):
+        return lambda v: None if v is None else int(v)
+    if isinstance(field, fields.TimeField):
+        return lambda v: None if v is None else field.to_db_value(dt.time.fromisoformat(v), field.model)
+    if isinstance(field, fields.DecimalField):
+        return lambda v: None if v is None else (Decimal(v) if dialect == "mysql" else str(Decimal(v)))
+    if isinstance(field, fields.BinaryField):
+        return lambda v: None if v is None else base64.b64decode(v, validate=True)
+    if isinstance(field, fields.JSONField):
+        encode = field.encoder
+        return lambda v: None if v is None else encode(v)
+    if isinstance(field, fields.UUIDField):
+        return lambda v: None if v is None else str(uuid.UUID(v))
+    if isinstance(field, fields.BooleanField):
+        def dec_bool(v: Any) -> Any:
+            if v is None or isinstance(v, bool):
+                return v
+            raise ValueError(f"expected true/false, got {v!r}")
+        return dec_bool
+    return _identity
+
+
+def dialect_of(connection: Any) -> str:
+    return str(getattr(connection.capabilities, "dialect", "sqlite"))
+
+
+def quote(dialect: str, name: str) -> str:
+    return f"`{name}`" if dialect == "mysql" else f'"{name}"'
+
+
+def placeholder(dialect: str) -> str:
+    return "%s" if dialect == "mysql" else "?"
+
+
+def _row_values(row: Any) -> tuple[Any, ...]:
+    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
+
+
+async def dump_rows(connection: Any, table: Table) -> Iterator[bytes] | Any:
+    """Yield the table's JSONL lines (bytes), read page by page in primary-key order."""
+    dialect = dialect_of(connection)
+    q = lambda n: quote(dialect, n)  # noqa: E731
+    cols = ", ".join(q(c) for c in table.columns)
+    pk_index = table.columns.index(table.pk)
+    encoders = [encoder(f) for f in table.field_objects]
+    plain = all(e is _identity for e in encoders)
+    last: Any = None
+    while True:
+        where = "" if last is None else f" WHERE {q(table.pk)} > {placeholder(dialect)}"
+        sql = f"SELECT {cols} FROM {q(table.name)}{where} ORDER BY {q(table.pk)} LIMIT {PAGE}"  # noqa: S608
+        _, rows = await connection.execute_query(sql, [] if last is None else [last])
+        if not rows:
+            return
+        lines = []
+        for row in rows:
+            values = _row_values(row)
+            if not plain:
+                values = [e(v) for e, v in zip(encoders, values, strict=True)]
+            lines.append(orjson.dumps(values))
+        yield b"\n".join(lines) + b"\n"
+        if len(rows) < PAGE:
+            return
+        last = _row_values(rows[-1])[pk_index]
+
+
+@dataclass
+class TablePlan:
+    """How one archived table goes into the current schema."""
+
+    table: Table
+    archived: list[str]  # the archive's column order
+    keep: list[int]  # positions in an archived row that go into the insert
+    insert_columns: list[str]
+    decoders: list[Codec]
+    defaults: list[Any]  # values for current columns the archive lacks (older schema)
+
+    def sql(self, dialect: str) -> str:
+        cols = [*self.insert_columns, *self.missing]
+        marks = ", ".join([placeholder(dialect)] * len(cols))
+        names = ", ".join(quote(dialect, c) for c in cols)
+        return f"INSERT INTO {quote(dialect, self.table.name)} ({names}) VALUES ({marks})"  # noqa: S608
+
+    missing: list[str] = None  # type: ignore[assignment]
+
+    def convert(self, values: list[Any]) -> tuple[Any, ...]:
+        if len(values) != len(self.archived):
+            raise ValueError(f"a row of {self.table.name} has {len(values)} values, the manifest says "
+                             f"{len(self.archived)}")
+        return (*(d(values[i]) for d, i in zip(self.decoders, self.keep, strict=True)), *self.defaults)
+
+
+def _default(field: fields.Field) -> Any:
+    default = field.default
+    if callable(default):
+        default = default()
+    if default is None and not field.null:
+        raise LookupError
+    return default
+
+
+def plan_table(table: Table, archived_columns: list[str], dialect: str, *, older: bool) -> TablePlan:
+    """Map the archive's columns onto the current table; an older archive may lack columns that
+    have a default (they get it) and may carry columns dropped since (they are ignored)."""
+    current = dict(zip(table.columns, table.field_objects, strict=True))
+    extra = [c for c in archived_columns if c not in current]
+    if extra and not older:
+        raise ValueError(f"table {table.name}: columns {extra} are not in this schema")
+    keep = [i for i, c in enumerate(archived_columns) if c in current]
+    insert_columns = [archived_columns[i] for i in keep]
+    missing = [c for c in table.columns if c not in archived_columns]
+    defaults = []
+    for column in missing:
+        if not older:
+            raise ValueError(f"table {table.name}: column {column} is missing from the archive")
+        field = current[column]
+        try:
+            value = _default(field)
+        except LookupError:
+            raise ValueError(f"table {table.name}: column {column} has no default and is missing from "
+                             "the (older) archive") from None
+        defaults.append(decoder(field, dialect)(encoder(field)(value)) if value is not None else None)
+    plan = TablePlan(table, list(archived_columns), keep, insert_columns,
+                     [decoder(current[c], dialect) for c in insert_columns], defaults)
+    plan.missing = missing
+    return plan
