@@ -84,6 +84,9 @@ async def _guard() -> Response | None:
 
 async def _finish(response: Response) -> Response:
     persist_seed(response)
+    # The core's "no-referrer" makes browsers send "Origin: null" on form posts, which the
+    # Origin check must refuse; same-origin keeps referrers from leaving the site all the same.
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 
