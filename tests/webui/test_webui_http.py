@@ -28,8 +28,11 @@ def web(server: ServerProcess):
 def test_pages_nav_and_cards_come_from_register_ui(server: ServerProcess, web: WebSession) -> None:
     home = web.get("/")
     assert home.status_code == 200
-    assert 'id="card-webui-servers"' in home.text and 'id="card-sample-notes"' in home.text
-    for path in ("/wireguard/servers", "/wireguard/clients", "/users", "/logs", "/system", "/sample/notes"):
+    for card in ("webui-servers", "webui-my_clients", "webui-host", "webui-bgp", "sample-notes"):
+        assert f'id="card-{card}"' in home.text, card
+    assert "could not be loaded" not in home.text
+    for path in ("/wireguard/servers", "/wireguard/clients", "/users", "/logs", "/system", "/sample/notes", "/bgp",
+                 "/ipv6/pools", "/monitoring/alerts"):
         assert f'href="{path}"' in home.text, f"{path} is in the menu"
         page = web.get(path)
         assert page.status_code == 200, (path, page.text[:500])
@@ -152,3 +155,21 @@ def test_docs_load_the_vendored_swagger_ui(server: ServerProcess) -> None:
     for name in ("swagger-ui-bundle.js", "swagger-ui.css"):
         body = httpx.get(f"{server.base}/static/swagger-ui/{name}", timeout=30).content
         assert hashlib.sha256(body).hexdigest() == sums[name]
+
+
+@pytest.mark.hooks("register_ui")
+def test_pages_of_a_missing_plugin_are_not_mounted() -> None:
+    """``requires=`` pages (the web UI's monitoring pages) and a plugin's own pages (the
+    sample's) disappear with the plugin: no route, no menu entry, no card."""
+    server = ServerProcess(env={"IPV6WGM_DISABLED_PLUGINS": "monitoring,sample"}, netns=False).start()
+    try:
+        with WebSession(server) as web:
+            web.login("admin", server.admin_password)
+            home = web.get("/").text
+            assert 'href="/wireguard/clients"' in home and 'id="card-webui-servers"' in home
+            assert 'href="/monitoring/alerts"' not in home and 'href="/sample/notes"' not in home
+            assert 'id="card-webui-host"' not in home and 'id="card-sample-notes"' not in home
+            assert web.get("/monitoring/alerts").status_code == 404
+            assert web.get("/sample/notes").status_code == 404
+    finally:
+        server.cleanup()

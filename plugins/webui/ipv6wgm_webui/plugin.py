@@ -25,10 +25,11 @@ def register_blueprints(register: BlueprintRegistrar) -> None:
 
 @hookimpl
 def register_ui(register: UiRegistrar) -> None:
-    from ipv6wgm_webui.pages import core, wireguard
+    from ipv6wgm_webui.pages import core, network, wireguard
 
     core.register(register)
     wireguard.register(register)
+    network.register(register)
 
 
 @hookimpl
