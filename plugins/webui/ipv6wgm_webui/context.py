@@ -59,6 +59,9 @@ class PageContext:
     def page_url(self, page: int) -> str:
         return self.url_with(page=page)
 
+    def gettext(self, message: str) -> str:
+        return self.state.translations.gettext(message)
+
     # ---- rendering -------------------------------------------------------------------------
 
     def render(self, template: str, **values: Any) -> str:

@@ -4,6 +4,7 @@ CSRF key. Built in ``startup`` from the registry's ``register_ui`` contributions
 from __future__ import annotations
 
 from dataclasses import dataclass
+from gettext import NullTranslations
 from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader, select_autoescape
@@ -22,6 +23,7 @@ class WebState:
     csrf_key: bytes
     nav: list[UiNav]
     cards: list[UiCard]
+    translations: NullTranslations
 
     @classmethod
     def build(cls, runtime: Any) -> WebState:
@@ -33,10 +35,12 @@ class WebState:
             loader=ChoiceLoader([PackageLoader("ipv6wgm_webui", "templates"), PrefixLoader(prefixed)]),
             autoescape=select_autoescape(default=True, default_for_string=True),
             trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"],
+            auto_reload=False,  # templates ship with the package: no stat() per render
         )
-        env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+        translations = NullTranslations()
+        env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
         nav = sorted((n for n in registry.ui_nav if n.requires is None or n.requires in plugins),
                      key=lambda n: (n.order, n.label))
         cards = sorted((c for c in registry.ui_cards.values() if c.requires is None or c.requires in plugins),
                        key=lambda c: (c.order, c.name))
-        return cls(env, derive_key(runtime.settings.master_secret, "webui-csrf"), nav, cards)
+        return cls(env, derive_key(runtime.settings.master_secret, "webui-csrf"), nav, cards, translations)

@@ -19,7 +19,9 @@ from ipv6wgm.api import utcnow
 from ipv6wgm.paging import Condition, Eq, Range, Search, fetch_page
 from ipv6wgm.registry import UiRegistrar
 from ipv6wgm.security.rbac import owned_conditions
-from ipv6wgm_webui.context import PageContext
+from ipv6wgm_webui.context import SECURITY_HEADERS, PageContext
+from ipv6wgm_webui.pages.client_rows import render_rows
+from ipv6wgm_webui.security import CSRF_FIELD
 
 SORTS = {"id": "id", "name": "name", "created": "created_at", "handshake": "last_handshake",
          "received": "bytes_received", "sent": "bytes_sent"}
@@ -150,7 +152,9 @@ async def clients(ctx: PageContext) -> Response:
     key = state["sort"].lstrip("-")
     order = (("-" if state["sort"].startswith("-") else "") + SORTS[key],)
     rows, pagination = await fetch_page(WireGuardClient, service.CLIENT_COLUMNS, query, where=where, order=order)
-    values = {"clients": await service.serialize_clients(rows), "pagination": pagination, **state,
+    listed = await service.serialize_clients(rows)
+    values = {"clients": listed, "rows": _rows(ctx, listed), "pagination": pagination, **state,
+              "sort_links": _sort_links(ctx, state["sort"]),
               "statuses": STATUSES, "sorts": SORTS}
     if ctx.htmx and request.headers.get("HX-Target") == "client-table":
         return ctx.html("wireguard/client_table.html", **values)
@@ -200,7 +204,7 @@ async def client_action(ctx: PageContext, client_id: int, action: str) -> Respon
     if not result.ok:
         return ctx.error(result.error, result.status)
     if ctx.htmx and request.headers.get("HX-Target", "").startswith("client-row-"):
-        return ctx.html("wireguard/client_row.html", c=result.data)
+        return Response(_rows(ctx, [result.data]), mimetype="text/html", headers=SECURITY_HEADERS)
     return ctx.redirect(f"/wireguard/clients/{client_id}")
 
 
@@ -211,6 +215,20 @@ async def client_file(ctx: PageContext, client_id: int, what: str) -> Response:
         return ctx.error(result.error, result.status)
     headers = {k: v for k, v in result.headers.items() if k in ("content-type", "content-disposition")}
     return Response(result.body, status=200, headers=headers)
+
+
+def _sort_links(ctx: PageContext, sort: str) -> dict[str, tuple[str, str]]:
+    """Each column's link (ascending first, then descending) and its arrow."""
+    links = {}
+    for key in ("name", "handshake", "received", "sent"):
+        following = f"-{key}" if sort == key else key
+        mark = " ▲" if sort == key else " ▼" if sort == f"-{key}" else ""
+        links[key] = (ctx.url_with(sort=following, page=None), mark)
+    return links
+
+
+def _rows(ctx: PageContext, listed: list[dict[str, Any]]) -> Any:
+    return render_rows(listed, ctx.gettext, ctx.csrf, CSRF_FIELD, ctx.can("wireguard.clients.self"))
 
 
 # ---- dashboard cards -------------------------------------------------------------------------
