@@ -4,8 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
-SYSTEM_TOOLS := wireguard-go wg bird ping redis-server ip
-SYSTEM_PACKAGES := wireguard-go wireguard-tools bird2 iputils-ping redis-server iproute2
+SYSTEM_TOOLS := wireguard-go wg bird ping redis-server ip chromium
+SYSTEM_PACKAGES := wireguard-go wireguard-tools bird2 iputils-ping redis-server iproute2 chromium
 # What the server itself needs on a gateway (no WireGuard kernel module: wireguard-go; BGP: bird).
 RUN_TOOLS := wireguard-go bird
 RUN_PACKAGES := wireguard-go bird2
@@ -35,7 +35,7 @@ run-packages:  ## the data-plane tools: installed with apt as root, otherwise na
 		fi; \
 	fi
 
-system-packages:  ## data-plane tools the tests drive (Debian packages); skipped when present
+system-packages:  ## data-plane tools and the browser (Chromium, for Playwright) the tests drive; skipped when present
 	@missing=""; for t in $(SYSTEM_TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing system packages (missing:$$missing)"; \
@@ -60,6 +60,7 @@ bench: install system-packages  ## needs nothing from `test`
 	$(BIN)/python bench/wg_dataplane.py
 	$(BIN)/python bench/monitoring.py
 	$(BIN)/python bench/cluster.py
+	$(BIN)/python bench/webui.py
 
 clean:
 	rm -rf $(VENV) .data build *.egg-info

@@ -52,6 +52,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Qua
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.request_class = _request_class(body_limits(runtime.registry.services))
     app.config["QUART_SCHEMA_CONVERSION_PREFERENCE"] = "pydantic"
+    # /docs loads Swagger UI from the files vendored in core/static (pinned, sha256 in SHA256SUMS),
+    # never from a CDN.
+    app.config["QUART_SCHEMA_SWAGGER_JS_URL"] = "/static/swagger-ui/swagger-ui-bundle.js"
+    app.config["QUART_SCHEMA_SWAGGER_CSS_URL"] = "/static/swagger-ui/swagger-ui.css"
+    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 3600
     app.extensions["ipv6wgm"] = runtime
     QuartSchema(
         app,

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         ModelRegistrar,
         PermissionRegistrar,
         ServiceRegistrar,
+        UiRegistrar,
     )
     from ipv6wgm.runtime import Runtime
 
@@ -137,6 +138,22 @@ def register_services(register: ServiceRegistrar) -> None:
     Registered as ``<plugin>.<name>``; another plugin looks it up with
     ``current().services.get("ipv6.delegation")`` and must work (with the feature off) when it
     is missing. This is how plugins meet without importing each other's internals.
+    """
+
+
+@hookspec
+def register_ui(register: UiRegistrar) -> None:
+    """Add web UI pages, navigation entries, dashboard cards and templates (consumed by the
+    ``webui`` plugin; nothing happens without it).
+
+    ``register.page("/wireguard/servers", view, name="servers")`` mounts ``async view(ctx, **args)``
+    at that path (werkzeug rule syntax) for GET (``methods=`` for more); ``ctx`` is the web UI's
+    page context (principal, CSRF-checked form, ``render``). ``register.nav("Servers",
+    "/wireguard/servers")`` adds a menu entry, ``register.card("servers", render)`` a dashboard
+    card (``async render(ctx) -> str`` of HTML), ``register.templates("ipv6wgm_x", "templates")``
+    the plugin's Jinja folder, addressed as ``"<plugin>/<file>"``. ``permission=`` hides an item
+    from principals without it; ``requires=`` names a plugin that must be loaded (for pages one
+    plugin provides for another).
     """
 
 

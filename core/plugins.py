@@ -55,6 +55,10 @@ from ipv6wgm.registry import (
     Registry,
     RegistryError,
     ServiceRegistrar,
+    UiCard,
+    UiNav,
+    UiPage,
+    UiRegistrar,
 )
 from ipv6wgm.runtime import Runtime
 
@@ -75,6 +79,7 @@ __all__ = [
     "PluginManager",
     "Runtime",
     "ServiceRegistrar",
+    "UiRegistrar",
 ]
 
 log = logging.getLogger(__name__)
@@ -82,6 +87,7 @@ log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = PROJECT_NAME
 PLUGIN_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 JOB_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+UI_PATH_RE = re.compile(r"/(?!api/|ws/|static/)[a-z0-9_/<>:.,()-]{0,200}")
 
 
 class PluginLoadError(RuntimeError):
@@ -294,7 +300,7 @@ class PluginManager:
             try:
                 self._collect_one(name, staged)
                 for kind in ("models", "jobs", "crons", "channels", "permissions", "commands",
-                             "health", "backups", "services"):
+                             "health", "backups", "services", "ui_pages", "ui_cards"):
                     for key in getattr(staged, kind):
                         if key in getattr(registry, kind):
                             raise RegistryError(f"{kind}: {key!r} is already registered")
@@ -304,9 +310,10 @@ class PluginManager:
                 self._fail(name, exc)
                 continue
             for kind in ("models", "jobs", "crons", "channels", "permissions", "commands",
-                         "health", "backups", "services"):
+                         "health", "backups", "services", "ui_pages", "ui_cards", "ui_templates"):
                 getattr(registry, kind).update(getattr(staged, kind))
             registry.blueprints.extend(staged.blueprints)
+            registry.ui_nav.extend(staged.ui_nav)
         return registry
 
     def _collect_one(self, plugin: str, reg: Registry) -> None:
@@ -371,6 +378,7 @@ class PluginManager:
         call("health_components", health)
         call("backup_contributors", backup)
         call("register_services", service)
+        call("register_ui", _UiCollector(plugin, reg))
 
     def _impls_for(self, plugin: str) -> list[tuple[str, Callable[..., Any], list[str]]]:
         out = []
@@ -384,6 +392,34 @@ class PluginManager:
 
     def public(self) -> list[dict[str, Any]]:
         return [r.public() for r in self.records.values()]
+
+
+class _UiCollector(UiRegistrar):
+    """``register_ui``'s registrar, bound to one plugin."""
+
+    def __init__(self, plugin: str, reg: Registry) -> None:
+        self._plugin, self._reg = plugin, reg
+
+    def page(self, path: str, view: Any, *, name: str, methods: tuple[str, ...] = ("GET",),
+             permission: str | None = None, requires: str | None = None) -> None:
+        _check_name(name)
+        if not UI_PATH_RE.fullmatch(path):
+            raise RegistryError(f"ui page {self._plugin}.{name}: invalid path {path!r}")
+        self._reg.add("ui_pages", path, UiPage(self._plugin, f"{self._plugin}.{name}", path, view,
+                                               tuple(m.upper() for m in methods), permission, requires))
+
+    def nav(self, label: str, path: str, *, permission: str | None = None, requires: str | None = None,
+            order: int = 100) -> None:
+        self._reg.ui_nav.append(UiNav(self._plugin, label, path, permission, requires, order))
+
+    def card(self, name: str, render: Any, *, permission: str | None = None, requires: str | None = None,
+             order: int = 100) -> None:
+        _check_name(name)
+        self._reg.add("ui_cards", f"{self._plugin}.{name}",
+                      UiCard(self._plugin, f"{self._plugin}.{name}", render, permission, requires, order))
+
+    def templates(self, package: str, folder: str = "templates") -> None:
+        self._reg.ui_templates[self._plugin] = (package, folder)
 
 
 def _check_name(name: str) -> None:

@@ -99,6 +99,44 @@ class BackupSpec:
     restore: Callable[..., Awaitable[Any]]
 
 
+UiView = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class UiPage:
+    """A web UI page: ``view(ctx, **url_args)`` at ``path`` (a werkzeug rule)."""
+
+    plugin: str
+    name: str
+    path: str
+    view: UiView
+    methods: tuple[str, ...] = ("GET",)
+    permission: str | None = None
+    requires: str | None = None
+
+
+@dataclass(frozen=True)
+class UiNav:
+    plugin: str
+    label: str
+    path: str
+    permission: str | None = None
+    requires: str | None = None
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class UiCard:
+    """A dashboard card: ``render(ctx)`` returns its HTML (already escaped by its template)."""
+
+    plugin: str
+    name: str
+    render: UiView
+    permission: str | None = None
+    requires: str | None = None
+    order: int = 100
+
+
 @dataclass
 class Registry:
     """The union of the core's and every loaded plugin's contributions."""
@@ -113,6 +151,10 @@ class Registry:
     health: dict[str, HealthSpec] = field(default_factory=dict)
     backups: dict[str, BackupSpec] = field(default_factory=dict)
     services: dict[str, Any] = field(default_factory=dict)
+    ui_pages: dict[str, UiPage] = field(default_factory=dict)  # keyed by path
+    ui_nav: list[UiNav] = field(default_factory=list)
+    ui_cards: dict[str, UiCard] = field(default_factory=dict)  # keyed by <plugin>.<name>
+    ui_templates: dict[str, tuple[str, str]] = field(default_factory=dict)  # plugin -> (package, folder)
 
     def add(self, kind: str, key: str, value: Any) -> None:
         table: dict[str, Any] = getattr(self, kind)
@@ -183,3 +225,18 @@ class BackupRegistrar(Protocol):
     def __call__(
         self, name: str, dump: Callable[..., Awaitable[Any]], restore: Callable[..., Awaitable[Any]]
     ) -> None: ...
+
+
+class UiRegistrar(Protocol):
+    """What ``register_ui`` receives: one method per kind of contribution."""
+
+    def page(self, path: str, view: UiView, *, name: str, methods: tuple[str, ...] = ("GET",),
+             permission: str | None = None, requires: str | None = None) -> None: ...
+
+    def nav(self, label: str, path: str, *, permission: str | None = None, requires: str | None = None,
+            order: int = 100) -> None: ...
+
+    def card(self, name: str, render: UiView, *, permission: str | None = None, requires: str | None = None,
+             order: int = 100) -> None: ...
+
+    def templates(self, package: str, folder: str = "templates") -> None: ...

@@ -12,7 +12,7 @@ from ipv6wgm.auth.models import AuthSession
 from ipv6wgm.auth.throttle import LoginThrottle
 from ipv6wgm.runtime import current
 from ipv6wgm.security.rbac import Principal
-from ipv6wgm.security.tokens import ACCESS, REFRESH, TokenClaims, TokenError
+from ipv6wgm.security.tokens import ACCESS, REFRESH, WEB, TokenClaims, TokenError
 
 
 def bearer(header: str | None) -> str | None:
@@ -37,13 +37,15 @@ def _session_gone() -> ApiError:
     return ApiError(401, INVALID_CREDENTIALS, "session is no longer valid")
 
 
-async def authenticate(token: str | None) -> Principal:
-    """Verify an access token and its live session; one query joins session and user."""
+async def authenticate(token: str | None, typ: str = ACCESS) -> Principal:
+    """Verify an access token (or, with ``typ=WEB``, a web UI session cookie) and its live
+    session; one query joins session and user. Both name the same session rows, so logging out
+    or revoking a session ends the API tokens and the browser session alike."""
     if not token:
         raise ApiError(401, INVALID_CREDENTIALS, "authentication required")
     rt = current()
     try:
-        claims = rt.tokens.verify(token, ACCESS)
+        claims = rt.tokens.verify(token, typ)
     except TokenError as exc:
         raise _token_error(exc) from None
     hit = cache.get(claims.session_id)
@@ -53,7 +55,7 @@ async def authenticate(token: str | None) -> Principal:
             raise _session_gone()
         hit = cache.CachedSession(session.user, session.access_gen)
         cache.put(session.id, hit.user, hit.access_gen)
-    if hit.user.id != claims.user_id or claims.gen < hit.access_gen:
+    if hit.user.id != claims.user_id or (typ == ACCESS and claims.gen < hit.access_gen):
         raise _session_gone()
     return Principal(hit.user, claims.session_id, rt.role_permissions.get(hit.user.role, frozenset()))
 
@@ -76,6 +78,24 @@ async def open_session(user: Any, ip: str | None, user_agent: str | None) -> dic
         user_agent=(user_agent or "")[:255] or None,
     )
     return _token_pair(user.id, session_id, refresh, 0)
+
+
+def web_token(user_id: int, session_id: str) -> tuple[str, int]:
+    """A web UI session cookie for an open session (the one a login just opened): it lives as
+    long as the session's refresh token would, and is revoked with the session."""
+    rt = current()
+    ttl = rt.settings.refresh_token_ttl
+    token, _ = rt.tokens.issue(user_id, session_id, WEB, ttl)
+    return token, ttl
+
+
+def access_token_for(principal: Principal, ttl: int = 60) -> str:
+    """A short access token for the principal's session, so the web UI can call the JSON API
+    in-process with exactly the API's validation, authorization and audit."""
+    hit = cache.get(principal.session_id)
+    token, _ = current().tokens.issue(principal.id, principal.session_id, ACCESS, ttl,
+                                      hit.access_gen if hit else 0)
+    return token
 
 
 def _token_pair(user_id: int, session_id: str, refresh: str, access_gen: int) -> dict[str, Any]:

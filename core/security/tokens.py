@@ -22,6 +22,7 @@ from ipv6wgm.security.keys import derive_key
 ALGORITHM = "HS256"
 ACCESS = "access"
 REFRESH = "refresh"
+WEB = "web"  # the web UI's session cookie: names a session row like the others, no generation
 
 
 class TokenError(Exception):
@@ -60,7 +61,7 @@ class TokenService:
                 sid={"essential": True},
                 typ={"essential": True, "value": typ},
             )
-            for typ in (ACCESS, REFRESH)
+            for typ in (ACCESS, REFRESH, WEB)
         }
         # Verified access tokens: the same bytes verify the same way until they expire, and a
         # token is presented on every request (decoding and checking it cost ~40 us each time).
@@ -87,13 +88,15 @@ class TokenService:
     def verify(self, token: str, typ: str) -> TokenClaims:
         if not token or len(token) > 4096:
             raise TokenError("malformed token")
-        known = self._verified.get(token) if typ == ACCESS else None
+        known = self._verified.get(token) if typ in (ACCESS, WEB) else None
         if known is not None:
+            if known.typ != typ:  # an access token is no cookie, and the other way round
+                raise TokenError("invalid token")
             if known.exp + LEEWAY_S > time.time():
                 return known
             del self._verified[token]
         claims = self._verify(token, typ)
-        if typ == ACCESS:
+        if typ in (ACCESS, WEB):
             if len(self._verified) >= VERIFIED_CACHE_SIZE:
                 self._verified.clear()
             self._verified[token] = claims

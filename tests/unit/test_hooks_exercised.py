@@ -36,7 +36,7 @@ COLLECTOR = {ROOT / "core" / "plugins.py", ROOT / "core" / "registry.py"}
 COLLECTED = {"register_models": "models", "register_blueprints": "blueprints", "register_jobs": "jobs",
              "register_cron": "crons", "register_ws_channels": "channels", "register_permissions": "permissions",
              "register_commands": "commands", "health_components": "health", "backup_contributors": "backups",
-             "register_services": "services"}
+             "register_services": "services", "register_ui": "ui_pages"}
 
 EXEMPT: dict[str, str] = {}
 

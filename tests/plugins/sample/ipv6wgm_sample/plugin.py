@@ -8,7 +8,8 @@ What the tests rely on: the notes routes, the ``sample.touch`` job and the ``sam
 (tests/core), the ``account_changed`` hook (tests/core/test_security.py), the opt-in crons
 (``IPV6WGM_SAMPLE_CRON_EVERY``, tests/core/test_crons.py), the metric file
 (``IPV6WGM_SAMPLE_METRIC_FILE``, tests/monitoring), the backup contributor
-(``IPV6WGM_SAMPLE_BACKUP_FILE``, tests/backup) and ``ipv6wgm sample-notes``.
+(``IPV6WGM_SAMPLE_BACKUP_FILE``, tests/backup), ``ipv6wgm sample-notes`` and its web UI page,
+menu entry and dashboard card (``register_ui``, tests/webui).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ipv6wgm.plugins import (
     PermissionRegistrar,
     PluginInfo,
     Runtime,
+    UiRegistrar,
 )
 
 info = PluginInfo(name="sample", version="0.1.0", description="test plugin")
@@ -156,3 +158,13 @@ def startup(runtime: Runtime) -> None:
 @hookimpl
 async def shutdown(runtime: Runtime) -> None:
     await runtime.close_state(info.name)
+
+
+@hookimpl
+def register_ui(register: UiRegistrar) -> None:
+    from ipv6wgm_sample import ui
+
+    register.templates("ipv6wgm_sample", "templates")
+    register.page("/sample/notes", ui.notes_page, name="notes", permission="sample.all")
+    register.nav("Notes", "/sample/notes", permission="sample.all", order=95)
+    register.card("notes", ui.notes_card, permission="sample.all", order=95)

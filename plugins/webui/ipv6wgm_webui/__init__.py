@@ -1,0 +1,1 @@
+"""Web UI plugin: server-rendered pages at ``/`` (Jinja + htmx, vendored assets)."""
