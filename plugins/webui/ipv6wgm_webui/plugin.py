@@ -25,9 +25,10 @@ def register_blueprints(register: BlueprintRegistrar) -> None:
 
 @hookimpl
 def register_ui(register: UiRegistrar) -> None:
-    from ipv6wgm_webui.pages import core, network, wireguard
+    from ipv6wgm_webui.pages import account, core, network, wireguard
 
     core.register(register)
+    account.register(register)
     wireguard.register(register)
     network.register(register)
 

@@ -112,6 +112,8 @@ async def login() -> Response:
         return ctx.html("login.html", title="Log in", next=target)
     form = await ctx.form()
     body = {"username": form.get("username", ""), "password": form.get("password", "")}
+    if form.get("totp_code", "").strip():
+        body["totp_code"] = form["totp_code"].strip()
     result = await ctx.api("POST", "/auth/login", json=body)
     if not result.ok:
         return ctx.html("login.html", http_status=result.status if result.status in (401, 422, 429) else 400,
