@@ -174,6 +174,16 @@ def test_operator_path_qr_tunnel_ping_disable(browser: object, ui_server: Server
         background = tab.evaluate("getComputedStyle(document.documentElement).backgroundColor")
         assert (background == "rgb(255, 255, 255)") == (theme == "light"), background
         themed.close()
+    for theme in ("light", "dark"):  # Simplified Chinese, as the browser asks for it
+        chinese = browser.new_context(base_url=ui_server.base, color_scheme=theme, storage_state=state,
+                                      locale="zh-CN", viewport={"width": 1280, "height": 860})
+        tab = chinese.new_page()
+        for shot in ("dashboard", "clients", "client"):
+            tab.goto(pages[shot])
+            assert tab.locator("html").get_attribute("lang") == "zh-CN"
+            shoot(tab, f"{shot}-zh", theme)
+        assert "仪表盘" in tab.locator("nav").inner_text() and "客户端" in tab.locator("nav").inner_text()
+        chinese.close()
     anonymous = browser.new_context(base_url=ui_server.base, color_scheme="dark")
     login_page = anonymous.new_page()
     login_page.goto("/login")

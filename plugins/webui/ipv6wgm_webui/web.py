@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from quart import Blueprint, Response, g, request
 from quart.blueprints import BlueprintSetupState
@@ -27,9 +28,9 @@ from ipv6wgm_webui.security import (
     same_origin,
     set_session_cookie,
 )
-from ipv6wgm_webui.state import WebState, loaded_plugins
+from ipv6wgm_webui.state import LANGUAGES, WebState, loaded_plugins
 
-ANONYMOUS = frozenset({"webui.login", "webui.static"})
+ANONYMOUS = frozenset({"webui.login", "webui.static", "webui.language", "webui.webui__share_redeem"})
 
 
 def state() -> WebState:
@@ -43,6 +44,7 @@ def build_blueprint() -> Blueprint:
     bp.after_request(_finish)
     bp.add_url_rule("/login", "login", login, methods=["GET", "POST"])
     bp.add_url_rule("/logout", "logout", logout, methods=["POST"])
+    bp.add_url_rule("/lang/<code>", "language", language, methods=["GET"])
     return bp
 
 
@@ -70,6 +72,7 @@ async def _guard() -> Response | None:
     if request.endpoint == "webui.static":
         return None
     g.principal = await cookie_principal()
+    g.webui_lang = choose_language()
     ctx = PageContext(state(), g.principal)
     if request.method not in SAFE_METHODS:
         if not same_origin():
@@ -80,6 +83,31 @@ async def _guard() -> Response | None:
         target = request.full_path.rstrip("?") if request.method == "GET" else "/"
         return ctx.redirect(f"/login?next={_quote(target)}")
     return None
+
+
+LANG_COOKIE = "ipv6wgm_lang"
+
+
+def choose_language() -> str:
+    """The language picked on the page (a cookie), else the browser's (Accept-Language)."""
+    chosen = request.cookies.get(LANG_COOKIE, "")
+    if chosen in LANGUAGES:
+        return chosen
+    best = request.accept_languages.best_match(["en", "zh"])
+    return "zh_CN" if best == "zh" else "en"
+
+
+async def language(code: str) -> Response:
+    """Switch the language (a preference in a cookie, no server state), back to where one was."""
+    if code not in LANGUAGES:
+        return Response("", status=404)
+    referrer = urlsplit(request.headers.get("Referer", ""))
+    target = _local(referrer.path + (f"?{referrer.query}" if referrer.query else "")) \
+        if referrer.netloc == request.host else "/"
+    response = Response("", status=303, headers={"Location": target})
+    response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, path="/", httponly=True, samesite="Lax",
+                        secure=request.scheme == "https")
+    return response
 
 
 async def _finish(response: Response) -> Response:
