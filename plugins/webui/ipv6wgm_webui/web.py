@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from quart import Blueprint, Response, g, request
 from quart.blueprints import BlueprintSetupState
+from quart_schema import hide
 
 from ipv6wgm.auth.service import web_token
 from ipv6wgm.registry import UiPage
@@ -42,13 +43,21 @@ def build_blueprint() -> Blueprint:
     bp.record(_mount_pages)
     bp.before_request(_guard)
     bp.after_request(_finish)
-    bp.add_url_rule("/login", "login", login, methods=["GET", "POST"])
-    bp.add_url_rule("/logout", "logout", logout, methods=["POST"])
-    bp.add_url_rule("/lang/<code>", "language", language, methods=["GET"])
+    # Pages are not API operations: none of them is in /openapi.json (nor fuzzed as one).
+    bp.add_url_rule("/login", "login", hide(login), methods=["GET", "POST"])
+    bp.add_url_rule("/logout", "logout", hide(logout), methods=["POST"])
+    bp.add_url_rule("/lang/<code>", "language", hide(language), methods=["GET"])
     return bp
 
 
 def _mount_pages(setup: BlueprintSetupState) -> None:
+    static = setup.app.view_functions.get("webui.static")
+    if static is not None:  # added before deferred functions run; hidden from the OpenAPI document
+
+        async def static_file(filename: str) -> Response:
+            return await static(filename)
+
+        setup.app.view_functions["webui.static"] = hide(static_file)
     runtime = setup.app.extensions["ipv6wgm"]
     plugins = loaded_plugins(runtime)
     for page in runtime.registry.ui_pages.values():
@@ -64,7 +73,7 @@ def _view(page: UiPage) -> Callable[..., Any]:
         return await page.view(ctx, **args)
 
     view.__name__ = page.name.replace(".", "__")
-    return view
+    return hide(view)
 
 
 async def _guard() -> Response | None:
