@@ -44,6 +44,7 @@ def browser() -> Iterator[object]:
 @pytest.fixture(scope="module")
 def ui_server() -> Iterator[ServerProcess]:
     with running_server("sqlite", env=FAST) as server:
+        server.api_token = server.token()  # taken before the admin turns TOTP on in the browser
         yield server
 
 
@@ -159,7 +160,7 @@ def test_operator_path_qr_tunnel_ping_disable(browser: object, ui_server: Server
 
     # screenshots of the main pages, in the light theme (forced) and the dark one (from the OS)
     client_id = page.locator("tr", has_text="laptop").get_attribute("id").removeprefix("client-row-")
-    server_id = ui_server.client(ui_server.token()).get("/wireguard/servers").json()["data"]["servers"][0]["id"]
+    server_id = ui_server.client(ui_server.api_token).get("/wireguard/servers").json()["data"]["servers"][0]["id"]
     pages = {"dashboard": "/", "servers": "/wireguard/servers", "server": f"/wireguard/servers/{server_id}",
              "clients": "/wireguard/clients", "client": f"/wireguard/clients/{client_id}", "users": "/users",
              "account": "/account"}
@@ -193,7 +194,7 @@ def test_operator_path_qr_tunnel_ping_disable(browser: object, ui_server: Server
 
 
 def test_theme_toggle_and_a_user_sees_only_own_clients(browser: object, ui_server: ServerProcess) -> None:
-    token = ui_server.token()
+    token = ui_server.api_token
     api = ui_server.client(token)
     r = api.post("/wireguard/servers", json={"name": f"ui{secrets.token_hex(3)}", "listen_port": 51841,
                                              "ipv4_address": "10.78.0.1/24", "endpoint": "vpn.example.com"})
