@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
 SYSTEM_TOOLS := wireguard-go wg bird ping redis-server ip chromium
-SYSTEM_PACKAGES := wireguard-go wireguard-tools bird2 iputils-ping redis-server iproute2 chromium
+SYSTEM_PACKAGES := wireguard-go wireguard-tools bird2 iputils-ping redis-server iproute2 chromium fonts-wqy-microhei
 # What the server itself needs on a gateway (no WireGuard kernel module: wireguard-go; BGP: bird).
 RUN_TOOLS := wireguard-go bird
 RUN_PACKAGES := wireguard-go bird2

@@ -29,3 +29,20 @@ class AuthSession(Model):
 
     class Meta:
         table = "core_auth_sessions"
+
+
+# A user's TOTP second factor (RFC 6238). ``enabled_at`` is None while enrolment waits for the
+# first code; ``last_step`` refuses a code's reuse; recovery codes are kept as SHA-256 hashes
+# (they are random, 48 bits each and single use: a slow hash adds nothing). A comment, not a
+# docstring: Tortoise would store a docstring as the table's description (a migration).
+class UserTotp(Model):
+    id = fields.IntField(primary_key=True)
+    user = fields.OneToOneField("core.User", related_name="totp", on_delete=fields.CASCADE)
+    secret_enc = fields.CharField(max_length=255)
+    enabled_at = fields.DatetimeField(null=True)
+    last_step = fields.BigIntField(default=0)
+    recovery_hashes = fields.JSONField(default=list)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "core_user_totp"

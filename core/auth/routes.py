@@ -11,11 +11,12 @@ from ipv6wgm.api import (
     ApiError,
     Envelope,
     MessageEnvelope,
+    conflict,
     invalid,
     ok,
     utcnow,
 )
-from ipv6wgm.auth import service
+from ipv6wgm.auth import service, totp
 from ipv6wgm.auth.schemas import (
     LoginData,
     LoginRequest,
@@ -23,6 +24,10 @@ from ipv6wgm.auth.schemas import (
     PasswordChange,
     RefreshData,
     RefreshRequest,
+    TotpCode,
+    TotpDisable,
+    TotpEnabled,
+    TotpSetup,
 )
 from ipv6wgm.auth.throttle import source_of
 from ipv6wgm.logs.service import audit
@@ -79,6 +84,15 @@ async def login(data: LoginRequest):
         raise await _refuse_login(data.username, user, "throttled (right password)", 0)
     if not user.is_active:
         raise await _refuse_login(data.username, user, "inactive account", 0)
+    if await totp.enabled(user.id):
+        if not data.totp_code:
+            raise ApiError(401, INVALID_CREDENTIALS, "second factor required",
+                           {"field": "totp_code", "totp_required": True})
+        if not await totp.verify(user.id, data.totp_code):
+            delay = await throttle.failed(data.username, ip)
+            await _refuse_login(data.username, user, "wrong second factor", delay)
+            raise ApiError(401, INVALID_CREDENTIALS, "invalid second factor",
+                           {"field": "totp_code", "totp_required": True})
     await throttle.succeeded(data.username, ip)
     await User.filter(id=user.id).update(last_login=utcnow())
     tokens = await service.open_session(user, ip, agent)
@@ -171,3 +185,44 @@ async def me():
     data = serialize_user(principal.user)
     data["permissions"] = sorted(principal.permissions)
     return ok(data)
+
+
+@bp.post("/totp/setup")
+@document_response(Envelope[TotpSetup])
+async def totp_setup():
+    """Start enrolling a TOTP second factor: a new secret and its ``otpauth://`` URI (for a QR
+    code). Nothing changes at login until ``/auth/totp/enable`` confirms a first code."""
+    principal = current_principal()
+    if await totp.enabled(principal.id):
+        raise conflict("a second factor is already enabled; disable it first")
+    return ok(await totp.begin(principal.user), "scan the code, then confirm one code")
+
+
+@bp.post("/totp/enable")
+@validate_request(TotpCode)
+@document_response(Envelope[TotpEnabled])
+async def totp_enable(data: TotpCode):
+    """Confirm the pending secret with a current code: from now on ``/auth/login`` asks for a
+    code. Answers the recovery codes, once (each works once, in place of a code)."""
+    principal = current_principal()
+    codes = await totp.enable(principal.id, data.code)
+    if codes is None:
+        raise invalid("code", "the code does not match the pending secret (or nothing is pending)")
+    await audit(f"user {principal.user.username} enabled a second factor", action="totp_enabled", module="auth",
+                user_id=principal.id, username=principal.user.username, status_code=200)
+    return ok({"recovery_codes": codes}, "second factor enabled")
+
+
+@bp.post("/totp/disable")
+@validate_request(TotpDisable)
+@document_response(MessageEnvelope)
+async def totp_disable(data: TotpDisable):
+    """Remove the second factor; needs the account's password."""
+    principal = current_principal()
+    user = await User.filter(id=principal.id, is_active=True).first()
+    if user is None or not await verify_password(user.password_hash, data.password):
+        raise invalid("password", "the password was not accepted")
+    await totp.disable(principal.id)
+    await audit(f"user {user.username} disabled the second factor", action="totp_disabled", level="WARNING",
+                module="auth", user_id=user.id, username=user.username, status_code=200)
+    return ok(None, "second factor disabled")

@@ -11,6 +11,25 @@ from ipv6wgm.users.schemas import PASSWORD, UserOut
 class LoginRequest(StrictBody):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
+    totp_code: str | None = Field(None, max_length=32, description="the 6-digit code or a recovery code, "
+                                                                    "for accounts with a second factor")
+
+
+class TotpCode(StrictBody):
+    code: str = Field(min_length=6, max_length=32)
+
+
+class TotpDisable(StrictBody):
+    password: str = Field(min_length=1, max_length=256)
+
+
+class TotpSetup(BaseModel):
+    secret: str
+    otpauth_uri: str
+
+
+class TotpEnabled(BaseModel):
+    recovery_codes: list[str]
 
 
 class RefreshRequest(StrictBody):

@@ -1,6 +1,7 @@
 """The web UI in a real browser: Playwright driving Debian's Chromium (``/usr/bin/chromium``).
 
-The operator's whole path: log in, create a server, start it, create a client, decode its QR
+The operator's whole path: log in, turn on the TOTP second factor (its QR code read back from
+the page) and log in again with a code, create a server, start it, create a client, decode its QR
 code from the page with zxing-cpp, bring the decoded config up with wireguard-go in a client
 namespace and ping through the tunnel, disable the client in the list, and the ping fails.
 Screenshots of the main pages in both themes are written to docs/screenshots/ for the README.
@@ -10,9 +11,11 @@ from __future__ import annotations
 
 import io
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyotp
 import pytest
 import zxingcpp
 from PIL import Image
@@ -41,6 +44,7 @@ def browser() -> Iterator[object]:
 @pytest.fixture(scope="module")
 def ui_server() -> Iterator[ServerProcess]:
     with running_server("sqlite", env=FAST) as server:
+        server.api_token = server.token()  # taken before the admin turns TOTP on in the browser
         yield server
 
 
@@ -63,13 +67,28 @@ def ui_client_ns(ui_server: ServerProcess) -> Iterator[str]:
         sh("ip", "netns", "del", ns, check=False)
 
 
-def log_in(page: object, username: str, password: str) -> None:
+def log_in(page: object, username: str, password: str, code: str | None = None) -> None:
     page.goto("/")
     assert "/login" in page.url
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
+    if code is not None:
+        page.get_by_label("Two-factor code").fill(code)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/")
+
+
+def enrol_totp(page: object) -> pyotp.TOTP:
+    """Turn on the second factor from the account page, reading the secret from its QR code."""
+    page.goto("/account")
+    page.locator("#totp-setup").click()
+    uri = decode_qr(page.locator("#totp-qr").screenshot())
+    assert uri.startswith("otpauth://totp/") and page.locator("#totp-secret").inner_text() in uri
+    totp = pyotp.parse_uri(uri)
+    page.get_by_label("Code from the app").fill(totp.now())
+    page.get_by_role("button", name="Turn on two-factor login").click()
+    assert len(page.locator("#recovery-codes").inner_text().split()) == 10
+    return totp
 
 
 def decode_qr(png: bytes) -> str:
@@ -92,6 +111,15 @@ def test_operator_path_qr_tunnel_ping_disable(browser: object, ui_server: Server
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     log_in(page, "admin", ui_server.admin_password)
+    totp = enrol_totp(page)
+    page.locator("#logout").click()
+    page.wait_for_url("**/login")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill(ui_server.admin_password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#error")).to_contain_text("second factor required")
+    errors.clear()  # that 401 was the point
+    log_in(page, "admin", ui_server.admin_password, totp.at(time.time() + 30))  # enrolment spent this step
 
     name = f"ui{secrets.token_hex(3)}"
     page.goto("/wireguard/servers")
@@ -132,9 +160,10 @@ def test_operator_path_qr_tunnel_ping_disable(browser: object, ui_server: Server
 
     # screenshots of the main pages, in the light theme (forced) and the dark one (from the OS)
     client_id = page.locator("tr", has_text="laptop").get_attribute("id").removeprefix("client-row-")
-    server_id = ui_server.client(ui_server.token()).get("/wireguard/servers").json()["data"]["servers"][0]["id"]
+    server_id = ui_server.client(ui_server.api_token).get("/wireguard/servers").json()["data"]["servers"][0]["id"]
     pages = {"dashboard": "/", "servers": "/wireguard/servers", "server": f"/wireguard/servers/{server_id}",
-             "clients": "/wireguard/clients", "client": f"/wireguard/clients/{client_id}", "users": "/users"}
+             "clients": "/wireguard/clients", "client": f"/wireguard/clients/{client_id}", "users": "/users",
+             "account": "/account"}
     state = context.storage_state()
     for theme in ("light", "dark"):
         themed = browser.new_context(base_url=ui_server.base, color_scheme=theme, storage_state=state,
@@ -146,6 +175,16 @@ def test_operator_path_qr_tunnel_ping_disable(browser: object, ui_server: Server
         background = tab.evaluate("getComputedStyle(document.documentElement).backgroundColor")
         assert (background == "rgb(255, 255, 255)") == (theme == "light"), background
         themed.close()
+    for theme in ("light", "dark"):  # Simplified Chinese, as the browser asks for it
+        chinese = browser.new_context(base_url=ui_server.base, color_scheme=theme, storage_state=state,
+                                      locale="zh-CN", viewport={"width": 1280, "height": 860})
+        tab = chinese.new_page()
+        for shot in ("dashboard", "clients", "client"):
+            tab.goto(pages[shot])
+            assert tab.locator("html").get_attribute("lang") == "zh-CN"
+            shoot(tab, f"{shot}-zh", theme)
+        assert "仪表盘" in tab.locator("nav").inner_text() and "客户端" in tab.locator("nav").inner_text()
+        chinese.close()
     anonymous = browser.new_context(base_url=ui_server.base, color_scheme="dark")
     login_page = anonymous.new_page()
     login_page.goto("/login")
@@ -155,7 +194,7 @@ def test_operator_path_qr_tunnel_ping_disable(browser: object, ui_server: Server
 
 
 def test_theme_toggle_and_a_user_sees_only_own_clients(browser: object, ui_server: ServerProcess) -> None:
-    token = ui_server.token()
+    token = ui_server.api_token
     api = ui_server.client(token)
     r = api.post("/wireguard/servers", json={"name": f"ui{secrets.token_hex(3)}", "listen_port": 51841,
                                              "ipv4_address": "10.78.0.1/24", "endpoint": "vpn.example.com"})

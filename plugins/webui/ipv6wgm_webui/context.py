@@ -16,7 +16,7 @@ from ipv6wgm.registry import UiPage
 from ipv6wgm.security.rbac import Principal
 from ipv6wgm_webui import internal
 from ipv6wgm_webui.security import CSRF_FIELD, csrf_token
-from ipv6wgm_webui.state import WebState
+from ipv6wgm_webui.state import LANGUAGES, WebState, current_language
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -60,7 +60,7 @@ class PageContext:
         return self.url_with(page=page)
 
     def gettext(self, message: str) -> str:
-        return self.state.translations.gettext(message)
+        return self.state.gettext(message)
 
     # ---- rendering -------------------------------------------------------------------------
 
@@ -69,7 +69,8 @@ class PageContext:
         nav = [n for n in self.state.nav if self.can(n.permission)] if self.principal else []
         return self.state.env.get_template(template).render(
             ctx=self, principal=self.principal, user=self.principal.user if self.principal else None,
-            csrf=self.csrf, csrf_field=CSRF_FIELD, nav=nav, path=request.path, **values)
+            csrf=self.csrf, csrf_field=CSRF_FIELD, nav=nav, path=request.path,
+            lang=LANGUAGES.get(current_language(), "en"), **values)
 
     def html(self, template: str, http_status: int = 200, **values: Any) -> Response:
         return Response(self.render(template, **values), status=http_status, mimetype="text/html",

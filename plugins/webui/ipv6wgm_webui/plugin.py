@@ -10,10 +10,15 @@ when that plugin is loaded.
 from __future__ import annotations
 
 from ipv6wgm import hookimpl
-from ipv6wgm.plugins import BlueprintRegistrar, PluginInfo, Runtime, UiRegistrar
+from ipv6wgm.plugins import BlueprintRegistrar, ModelRegistrar, PluginInfo, Runtime, UiRegistrar
 
 info = PluginInfo(name="webui", version="0.1.0",
                   description="Web UI: server-rendered pages with htmx, dark mode, per-plugin pages")
+
+
+@hookimpl
+def register_models(register: ModelRegistrar) -> None:
+    register("ipv6wgm_webui.models", migrations="ipv6wgm_webui.migrations")
 
 
 @hookimpl
@@ -25,9 +30,11 @@ def register_blueprints(register: BlueprintRegistrar) -> None:
 
 @hookimpl
 def register_ui(register: UiRegistrar) -> None:
-    from ipv6wgm_webui.pages import core, network, wireguard
+    from ipv6wgm_webui.pages import account, core, network, share, wireguard
 
     core.register(register)
+    account.register(register)
+    share.register(register)
     wireguard.register(register)
     network.register(register)
 

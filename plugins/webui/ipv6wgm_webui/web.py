@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from quart import Blueprint, Response, g, request
 from quart.blueprints import BlueprintSetupState
+from quart_schema import hide
 
 from ipv6wgm.auth.service import web_token
 from ipv6wgm.registry import UiPage
@@ -27,9 +29,9 @@ from ipv6wgm_webui.security import (
     same_origin,
     set_session_cookie,
 )
-from ipv6wgm_webui.state import WebState, loaded_plugins
+from ipv6wgm_webui.state import LANGUAGES, WebState, loaded_plugins
 
-ANONYMOUS = frozenset({"webui.login", "webui.static"})
+ANONYMOUS = frozenset({"webui.login", "webui.static", "webui.language", "webui.webui__share_redeem"})
 
 
 def state() -> WebState:
@@ -41,12 +43,21 @@ def build_blueprint() -> Blueprint:
     bp.record(_mount_pages)
     bp.before_request(_guard)
     bp.after_request(_finish)
-    bp.add_url_rule("/login", "login", login, methods=["GET", "POST"])
-    bp.add_url_rule("/logout", "logout", logout, methods=["POST"])
+    # Pages are not API operations: none of them is in /openapi.json (nor fuzzed as one).
+    bp.add_url_rule("/login", "login", hide(login), methods=["GET", "POST"])
+    bp.add_url_rule("/logout", "logout", hide(logout), methods=["POST"])
+    bp.add_url_rule("/lang/<code>", "language", hide(language), methods=["GET"])
     return bp
 
 
 def _mount_pages(setup: BlueprintSetupState) -> None:
+    static = setup.app.view_functions.get("webui.static")
+    if static is not None:  # added before deferred functions run; hidden from the OpenAPI document
+
+        async def static_file(filename: str) -> Response:
+            return await static(filename)
+
+        setup.app.view_functions["webui.static"] = hide(static_file)
     runtime = setup.app.extensions["ipv6wgm"]
     plugins = loaded_plugins(runtime)
     for page in runtime.registry.ui_pages.values():
@@ -62,7 +73,7 @@ def _view(page: UiPage) -> Callable[..., Any]:
         return await page.view(ctx, **args)
 
     view.__name__ = page.name.replace(".", "__")
-    return view
+    return hide(view)
 
 
 async def _guard() -> Response | None:
@@ -70,6 +81,7 @@ async def _guard() -> Response | None:
     if request.endpoint == "webui.static":
         return None
     g.principal = await cookie_principal()
+    g.webui_lang = choose_language()
     ctx = PageContext(state(), g.principal)
     if request.method not in SAFE_METHODS:
         if not same_origin():
@@ -80,6 +92,31 @@ async def _guard() -> Response | None:
         target = request.full_path.rstrip("?") if request.method == "GET" else "/"
         return ctx.redirect(f"/login?next={_quote(target)}")
     return None
+
+
+LANG_COOKIE = "ipv6wgm_lang"
+
+
+def choose_language() -> str:
+    """The language picked on the page (a cookie), else the browser's (Accept-Language)."""
+    chosen = request.cookies.get(LANG_COOKIE, "")
+    if chosen in LANGUAGES:
+        return chosen
+    best = request.accept_languages.best_match(["en", "zh"])
+    return "zh_CN" if best == "zh" else "en"
+
+
+async def language(code: str) -> Response:
+    """Switch the language (a preference in a cookie, no server state), back to where one was."""
+    if code not in LANGUAGES:
+        return Response("", status=404)
+    referrer = urlsplit(request.headers.get("Referer", ""))
+    target = _local(referrer.path + (f"?{referrer.query}" if referrer.query else "")) \
+        if referrer.netloc == request.host else "/"
+    response = Response("", status=303, headers={"Location": target})
+    response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, path="/", httponly=True, samesite="Lax",
+                        secure=request.scheme == "https")
+    return response
 
 
 async def _finish(response: Response) -> Response:
@@ -112,6 +149,8 @@ async def login() -> Response:
         return ctx.html("login.html", title="Log in", next=target)
     form = await ctx.form()
     body = {"username": form.get("username", ""), "password": form.get("password", "")}
+    if form.get("totp_code", "").strip():
+        body["totp_code"] = form["totp_code"].strip()
     result = await ctx.api("POST", "/auth/login", json=body)
     if not result.ok:
         return ctx.html("login.html", http_status=result.status if result.status in (401, 422, 429) else 400,
