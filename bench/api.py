@@ -9,7 +9,10 @@ ratios (target: every ``*_vs_bare`` >= 0.5).
 
 The load generator is a small keep-alive HTTP/1.1 client in its own process, so the figures are
 for one server process on this machine; what matters is the ratio, measured under the same
-conditions. On a shared machine the load of other processes drifts over a run, so the routes
+conditions. Beside each rate it prints the server's CPU time per request (psutil, the process and
+its children) and ``*_cpu_vs_bare``, bare's CPU per request over the route's: the same
+comparison, barely moved by the load of other processes. On a shared machine the load of other
+processes drifts over a run, so the routes
 are measured in ``--rounds`` interleaved rounds (each round measures the bare route too, the
 order rotating from round to round); a ratio is the median over the rounds of the route's
 rate over the bare route's rate in the same round, and a rate is the median over the rounds.
@@ -43,8 +46,9 @@ async def bare():
 '''
 
 
-async def _load(port: int, path: str, headers: dict[str, str], seconds: float, connections: int) -> float:
-    """Requests per second over ``seconds`` (from the first connection to the last answer)."""
+async def _load(port: int, path: str, headers: dict[str, str], seconds: float, connections: int
+                ) -> tuple[int, float]:
+    """Requests answered in about ``seconds``, and the time from the first connection to the last answer."""
     head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
     request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}\r\n".encode()
     started = time.monotonic()
@@ -71,47 +75,80 @@ async def _load(port: int, path: str, headers: dict[str, str], seconds: float, c
         writer.close()
 
     await asyncio.gather(*(worker(i) for i in range(connections)))
-    return sum(counts) / (time.monotonic() - started)
+    return sum(counts), time.monotonic() - started
 
 
 def _load_proc(args: tuple, out: multiprocessing.Queue) -> None:
     out.put(asyncio.run(_load(*args)))
 
 
-def measure(port: int, path: str, headers: dict[str, str], seconds: float, connections: int) -> float:
-    """Requests per second; the client runs in its own process so it does not share a GIL."""
+def measure(port: int, path: str, headers: dict[str, str], seconds: float, connections: int,
+            pid: int | None = None) -> tuple[float, float | None]:
+    """Requests per second, and the server's CPU time per request (its process tree: Hypercorn
+    may serve from a child), or None without psutil. The client runs in its own process so it
+    does not share a GIL."""
     queue: multiprocessing.Queue = multiprocessing.Queue()
     proc = multiprocessing.Process(target=_load_proc, args=((port, path, headers, seconds, connections), queue))
+    before = _cpu(pid)
     proc.start()
-    rate = queue.get()
+    count, elapsed = queue.get()
+    after = _cpu(pid)
     proc.join()
-    return float(rate)
+    cpu = (after - before) / count if before is not None and after is not None and count else None
+    return count / elapsed, cpu
 
 
-def interleaved(targets: list[tuple[str, int, str, dict[str, str]]], rounds: int, seconds: float,
-                connections: int) -> tuple[dict[str, float], dict[str, float]]:
-    """Median rates, and median per-round ratios to the first target (the bare route).
+def _cpu(pid: int | None) -> float | None:
+    """User + system CPU seconds of ``pid`` and its children."""
+    if pid is None:
+        return None
+    try:
+        import psutil
+
+        root = psutil.Process(pid)
+        return sum(sum(p.cpu_times()[:2]) for p in (root, *root.children(recursive=True)))
+    except Exception:  # noqa: BLE001 - psutil missing or the process gone: no CPU figure
+        return None
+
+
+Target = tuple[str, int, str, dict[str, str], int | None]  # name, port, path, headers, server pid
+
+
+def interleaved(targets: list[Target], rounds: int, seconds: float, connections: int
+                ) -> tuple[dict[str, float], dict[str, float], dict[str, float], dict[str, float]]:
+    """Median rates and median per-round ratios to the first target (the bare route); median
+    server CPU per request and median per-round CPU ratios (bare's CPU per request over the
+    route's: like the rate ratio, higher is better, and barely moved by other processes' load).
 
     Every route runs once per round, in an order rotated each round, so a burst of load from
     another process lands on different routes in different rounds instead of on one of them.
     """
-    for _, port, path, headers in targets:  # warm-up: caches, connections, code paths
+    for _, port, path, headers, _pid in targets:  # warm-up: caches, connections, code paths
         asyncio.run(_load(port, path, headers, 0.5, connections))
-    samples: dict[str, list[float]] = {name: [] for name, *_ in targets}
+    rates: dict[str, list[float]] = {name: [] for name, *_ in targets}
+    cpus: dict[str, list[float]] = {name: [] for name, *_ in targets}
     ratios: dict[str, list[float]] = {name: [] for name, *_ in targets[1:]}
+    cpu_ratios: dict[str, list[float]] = {name: [] for name, *_ in targets[1:]}
+    bare_name = targets[0][0]
     for r in range(rounds):
         shift = r % len(targets)
         measured = {}
-        for name, port, path, headers in targets[shift:] + targets[:shift]:
-            measured[name] = measure(port, path, headers, seconds, connections)
-        for name, rps in measured.items():
-            samples[name].append(rps)
-        bare = measured[targets[0][0]]
+        for name, port, path, headers, pid in targets[shift:] + targets[:shift]:
+            measured[name] = measure(port, path, headers, seconds, connections, pid)
+        for name, (rps, cpu) in measured.items():
+            rates[name].append(rps)
+            if cpu:
+                cpus[name].append(cpu)
+        bare_rps, bare_cpu = measured[bare_name]
         for name in ratios:
-            ratios[name].append(measured[name] / bare)
-        print(f"round {r + 1}/{rounds}: " + ", ".join(f"{n} {v:.0f}" for n, v in measured.items()), flush=True)
-    return ({name: statistics.median(v) for name, v in samples.items()},
-            {name: round(statistics.median(v), 3) for name, v in ratios.items()})
+            ratios[name].append(measured[name][0] / bare_rps)
+            if bare_cpu and measured[name][1]:
+                cpu_ratios[name].append(bare_cpu / measured[name][1])  # type: ignore[operator]
+        print(f"round {r + 1}/{rounds}: " + ", ".join(f"{n} {v[0]:.0f}" for n, v in measured.items()), flush=True)
+    return ({name: statistics.median(v) for name, v in rates.items()},
+            {name: round(statistics.median(v), 3) for name, v in ratios.items()},
+            {name: statistics.median(v) for name, v in cpus.items() if v},
+            {name: round(statistics.median(v), 3) for name, v in cpu_ratios.items() if v})
 
 
 def seed_users(server: ServerProcess, count: int) -> None:
@@ -199,19 +236,23 @@ def main() -> None:
         total = httpx.get(f"{server.api}/users?size=20", headers=auth).json()["data"]["pagination"]["total"]
         clients = httpx.get(f"{server.api}/wireguard/clients?size=20", headers=auth).json()["data"]
         print(f"users in database: {total}, clients: {clients['pagination']['total']}")
-        targets = [
-            ("bare", bare_port, "/bare", {}),
-            ("auth_me", server.port, "/api/v1/auth/me", auth),
-            ("users_first", server.port, "/api/v1/users?size=20", auth),
-            ("users_last", server.port, last_page(server, auth, "/users"), auth),
-            ("clients_first", server.port, "/api/v1/wireguard/clients?size=20", auth),
-            ("clients_last", server.port, last_page(server, auth, "/wireguard/clients"), auth),
+        pid = server.procs[0].pid
+        targets: list[Target] = [
+            ("bare", bare_port, "/bare", {}, bare.pid),
+            ("auth_me", server.port, "/api/v1/auth/me", auth, pid),
+            ("users_first", server.port, "/api/v1/users?size=20", auth, pid),
+            ("users_last", server.port, last_page(server, auth, "/users"), auth, pid),
+            ("clients_first", server.port, "/api/v1/wireguard/clients?size=20", auth, pid),
+            ("clients_last", server.port, last_page(server, auth, "/wireguard/clients"), auth, pid),
         ]
-        rates, ratios = interleaved(targets, args.rounds, args.seconds, args.connections)
-        for name, _port, path, _ in targets:
-            print(f"{name:<14} {rates[name]:10.1f} req/s  (median of {args.rounds}; {path})")
+        rates, ratios, cpus, cpu_ratios = interleaved(targets, args.rounds, args.seconds, args.connections)
+        for name, _port, path, _, _pid in targets:
+            cpu = f"{cpus[name] * 1e6:7.0f} us CPU/request" if name in cpus else ""
+            print(f"{name:<14} {rates[name]:10.1f} req/s {cpu}  (median of {args.rounds}; {path})")
         result: dict[str, object] = {f"{name}_vs_bare": ratio for name, ratio in ratios.items()}
+        result.update({f"{name}_cpu_vs_bare": ratio for name, ratio in cpu_ratios.items()})
         result.update({f"{name}_rps": round(rps, 1) for name, rps in rates.items()})
+        result.update({f"{name}_cpu_us": round(cpu * 1e6) for name, cpu in cpus.items()})
         result.update({"rounds": args.rounds, "users": total, "clients": clients["pagination"]["total"]})
         print(json.dumps(result))
     finally:
