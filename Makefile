@@ -59,6 +59,7 @@ bench: install system-packages  ## needs nothing from `test`
 	$(BIN)/python bench/wireguard.py
 	$(BIN)/python bench/wg_dataplane.py
 	$(BIN)/python bench/monitoring.py
+	$(BIN)/python bench/backup.py
 
 clean:
 	rm -rf $(VENV) .data build *.egg-info
