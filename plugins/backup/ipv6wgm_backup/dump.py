@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -163,7 +163,7 @@ def _row_values(row: Any) -> tuple[Any, ...]:
     return tuple(row.values()) if isinstance(row, dict) else tuple(row)
 
 
-async def dump_rows(connection: Any, table: Table) -> Iterator[bytes] | Any:
+async def dump_rows(connection: Any, table: Table) -> AsyncIterator[bytes]:
     """Yield the table's JSONL lines (bytes), read page by page in primary-key order."""
     dialect = dialect_of(connection)
     q = lambda n: quote(dialect, n)  # noqa: E731
@@ -199,15 +199,14 @@ class TablePlan:
     keep: list[int]  # positions in an archived row that go into the insert
     insert_columns: list[str]
     decoders: list[Codec]
-    defaults: list[Any]  # values for current columns the archive lacks (older schema)
+    missing: list[str]  # current columns the archive lacks (older schema) ...
+    defaults: list[Any]  # ... and the values they get
 
     def sql(self, dialect: str) -> str:
         cols = [*self.insert_columns, *self.missing]
         marks = ", ".join([placeholder(dialect)] * len(cols))
         names = ", ".join(quote(dialect, c) for c in cols)
         return f"INSERT INTO {quote(dialect, self.table.name)} ({names}) VALUES ({marks})"  # noqa: S608
-
-    missing: list[str] = None  # type: ignore[assignment]
 
     def convert(self, values: list[Any]) -> tuple[Any, ...]:
         if len(values) != len(self.archived):
@@ -246,7 +245,5 @@ def plan_table(table: Table, archived_columns: list[str], dialect: str, *, older
             raise ValueError(f"table {table.name}: column {column} has no default and is missing from "
                              "the (older) archive") from None
         defaults.append(decoder(field, dialect)(encoder(field)(value)) if value is not None else None)
-    plan = TablePlan(table, list(archived_columns), keep, insert_columns,
-                     [decoder(current[c], dialect) for c in insert_columns], defaults)
-    plan.missing = missing
-    return plan
+    return TablePlan(table, list(archived_columns), keep, insert_columns,
+                     [decoder(current[c], dialect) for c in insert_columns], missing, defaults)
