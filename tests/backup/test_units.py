@@ -19,6 +19,10 @@ from tests.backup.archives import build, member
 CASES = [
     (fields.DatetimeField(), "2024-01-02 03:04:05.123456+00:00", "2024-01-02T03:04:05.123456+00:00"),
     (fields.DatetimeField(), dt.datetime(2024, 1, 2, 3, 4, 5), "2024-01-02T03:04:05+00:00"),
+    (fields.DatetimeField(), "2024-01-02 03:04:05+00:00", "2024-01-02T03:04:05+00:00"),
+    (fields.DatetimeField(), "2024-01-02T05:04:05+02:00", "2024-01-02T03:04:05+00:00"),
+    (fields.DatetimeField(), dt.datetime(2024, 1, 2, 5, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+     "2024-01-02T03:04:05+00:00"),
     (fields.DecimalField(max_digits=10, decimal_places=3), "1.250", "1.250"),
     (fields.BinaryField(), b"\x00\xff", "AP8="),
     (fields.JSONField(), '{"a": [1, 2]}', {"a": [1, 2]}),
