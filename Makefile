@@ -61,6 +61,7 @@ bench: install system-packages  ## needs nothing from `test`
 	$(BIN)/python bench/monitoring.py
 	$(BIN)/python bench/cluster.py
 	$(BIN)/python bench/webui.py
+	$(BIN)/python bench/backup.py
 
 clean:
 	rm -rf $(VENV) .data build *.egg-info

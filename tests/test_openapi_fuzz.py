@@ -25,6 +25,10 @@ from ipv6wgm.testing import ServerProcess, running_server
 # presents, changing or resetting the admin's password (which ends the admin's other sessions).
 LAST = ("/api/v1/system/config", "/api/v1/auth/logout", "/api/v1/auth/refresh", "/api/v1/auth/change-password",
         "/api/v1/users/{user_id}/reset-password")
+# Replacing every table with an archive's content is not fuzzed: it would restore the fuzzer's
+# own earlier state under the other operations and pause all writes (503 + Retry-After) while it
+# runs. tests/backup covers it: hostile archives, round trips, a restore killed mid-way.
+NOT_FUZZED = ("/api/v1/backup/backups/{backup_id}/restore",)
 MAX_EXAMPLES = os.environ.get("IPV6WGM_FUZZ_EXAMPLES", "25")
 
 
@@ -33,7 +37,8 @@ def run_schemathesis(server: ServerProcess, token: str, selection: list[str], re
     cmd = [str(st), "run", f"{server.base}/openapi.json", "-H", f"Authorization: Bearer {token}",
            "--checks", "all", "--exclude-checks", "positive_data_acceptance",
            "--max-examples", MAX_EXAMPLES, "--workers", "2",
-           "--request-timeout", "30", *selection]
+           "--request-timeout", "30", *selection,
+           *[arg for path in NOT_FUZZED for arg in ("--exclude-path", path)]]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     report.write_text(proc.stdout + proc.stderr)
     summary = [line for line in proc.stdout.splitlines() if "generated" in line or "passed" in line]

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -33,6 +34,8 @@ from tortoise.models import Model
 #: Tables describing this host's files and running jobs: neither dumped nor replaced.
 LOCAL_TABLES = frozenset({"backup_archives", "backup_jobs", "backup_maintenance"})
 PAGE = 5000
+#: How Tortoise stores an aware UTC datetime in SQLite (``isoformat(" ")``): re-encoded without parsing.
+_SQLITE_UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?\+00:00")
 Codec = Callable[[Any], Any]
 
 
@@ -88,7 +91,13 @@ def encoder(field: fields.Field) -> Codec:
     to_python = field.to_python_value
     if isinstance(field, fields.DatetimeField):
         def enc_datetime(v: Any) -> Any:
-            return None if v is None else to_python(v).astimezone(dt.UTC).isoformat()
+            if v is None:
+                return None
+            if isinstance(v, dt.datetime) and v.tzinfo is None:  # MariaDB: naive, in UTC
+                return f"{v.isoformat()}+00:00"
+            if isinstance(v, str) and _SQLITE_UTC.fullmatch(v):  # SQLite: Tortoise's text form, UTC
+                return f"{v[:10]}T{v[11:]}"
+            return to_python(v).astimezone(dt.UTC).isoformat()
         return enc_datetime
     if isinstance(field, fields.DateField):
         return lambda v: None if v is None else to_python(v).isoformat()
@@ -118,7 +127,8 @@ def decoder(field: fields.Field, dialect: str) -> Codec:
         def dec_datetime(v: Any) -> Any:
             if v is None:
                 return None
-            value = dt.datetime.fromisoformat(v).astimezone(dt.UTC)
+            value = dt.datetime.fromisoformat(v)
+            value = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
             # MariaDB's DATETIME is naive (the session time zone is UTC); SQLite keeps the
             # offset in its text form, as Tortoise writes it.
             return value.replace(tzinfo=None) if dialect == "mysql" else value
@@ -163,7 +173,7 @@ def _row_values(row: Any) -> tuple[Any, ...]:
     return tuple(row.values()) if isinstance(row, dict) else tuple(row)
 
 
-async def dump_rows(connection: Any, table: Table) -> Iterator[bytes] | Any:
+async def dump_rows(connection: Any, table: Table) -> AsyncIterator[bytes]:
     """Yield the table's JSONL lines (bytes), read page by page in primary-key order."""
     dialect = dialect_of(connection)
     q = lambda n: quote(dialect, n)  # noqa: E731
@@ -199,15 +209,14 @@ class TablePlan:
     keep: list[int]  # positions in an archived row that go into the insert
     insert_columns: list[str]
     decoders: list[Codec]
-    defaults: list[Any]  # values for current columns the archive lacks (older schema)
+    missing: list[str]  # current columns the archive lacks (older schema) ...
+    defaults: list[Any]  # ... and the values they get
 
     def sql(self, dialect: str) -> str:
         cols = [*self.insert_columns, *self.missing]
         marks = ", ".join([placeholder(dialect)] * len(cols))
         names = ", ".join(quote(dialect, c) for c in cols)
         return f"INSERT INTO {quote(dialect, self.table.name)} ({names}) VALUES ({marks})"  # noqa: S608
-
-    missing: list[str] = None  # type: ignore[assignment]
 
     def convert(self, values: list[Any]) -> tuple[Any, ...]:
         if len(values) != len(self.archived):
@@ -246,7 +255,5 @@ def plan_table(table: Table, archived_columns: list[str], dialect: str, *, older
             raise ValueError(f"table {table.name}: column {column} has no default and is missing from "
                              "the (older) archive") from None
         defaults.append(decoder(field, dialect)(encoder(field)(value)) if value is not None else None)
-    plan = TablePlan(table, list(archived_columns), keep, insert_columns,
-                     [decoder(current[c], dialect) for c in insert_columns], defaults)
-    plan.missing = missing
-    return plan
+    return TablePlan(table, list(archived_columns), keep, insert_columns,
+                     [decoder(current[c], dialect) for c in insert_columns], missing, defaults)

@@ -206,7 +206,7 @@ async def download_backup(backup_id: str):
 @bp.post("/backups/upload")
 @require("backup.admin")
 @validate_querystring(UploadQuery)
-@document_response(Envelope[BackupOut])
+@document_response(Envelope[BackupOut], 201)
 async def upload_backup(query_args: UploadQuery):
     """An archive made elsewhere, as the raw request body (plain tar.gz or encrypted); verify
     or restore it afterwards like any other backup."""
@@ -306,7 +306,7 @@ async def list_schedules():
 @bp.post("/schedules")
 @require("backup.write")
 @validate_request(ScheduleCreate)
-@document_response(Envelope[ScheduleOut])
+@document_response(Envelope[ScheduleOut], 201)
 async def create_schedule(data: ScheduleCreate):
     cron = _expression(data.type, data.cron, data.at, data.weekday)
     try:

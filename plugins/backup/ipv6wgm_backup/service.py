@@ -10,8 +10,10 @@ all or nothing. A process killed mid-way leaves the old data (the transaction ne
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -198,40 +200,65 @@ async def restore(plain: Path, manifest: dict[str, Any], older: dict[str, bool],
     by_member = {entry["member"]: name for name, entry in archived.items()}
     delay = get_settings().test_table_delay if current().settings.environment == "test" else 0.0
     contributions: dict[str, bytes] = {}
-    inserted = 0
     async with in_transaction() as conn:
         dialect = dump.dialect_of(conn)
         plans = {name: dump.plan_table(current_tables[name], [c["name"] for c in archived[name]["columns"]],
                                        dialect, older=older.get(current_tables[name].app, False))
                  for name in archived if name in current_tables}
         await _foreign_keys(conn, dialect, enabled=False)
-        for name in sorted(scope):
-            await conn.execute_query(f"DELETE FROM {dump.quote(dialect, name)}")  # noqa: S608 - a model's table
-        await progress("tables emptied", 20)
-        done = 0
-        for member, handle in arc.iter_members(plain, limits()):
-            expected = manifest["members"].get(member) if member != "manifest.json" else None
-            if member == "manifest.json":
-                continue
-            if expected is None:
-                raise arc.ArchiveError(f"member {member!r} is not in the manifest")
-            sha = hashlib.sha256()
-            table = by_member.get(member)
-            if table is not None and table in plans:
-                inserted += await _insert(conn, plans[table], dialect, arc.iter_lines(handle, sha))
-                done += 1
-                await progress(f"table {table}", 20 + 70 * done // max(len(plans), 1))
-                if delay:
-                    await asyncio.sleep(delay)
-            else:
-                data = arc.read_all(handle, limits().max_member_bytes)
-                sha.update(data)
-                if member.startswith("contrib/"):
-                    contributions[member.removeprefix("contrib/")] = data
-            if sha.hexdigest() != expected["sha256"]:
-                raise arc.ArchiveError(f"member {member!r} changed since it was verified")
-        await _foreign_keys(conn, dialect, enabled=True)
+        try:
+            inserted = await _replace(conn, dialect, _Replace(plain, manifest, scope, plans, by_member, contributions,
+                                                               progress, delay))
+        finally:
+            # MariaDB: the setting belongs to the pooled connection, not the transaction.
+            with contextlib.suppress(Exception):
+                await _foreign_keys(conn, dialect, enabled=True)
     return {"tables": len(plans), "rows": inserted, "contributions": contributions}
+
+
+@dataclass
+class _Replace:
+    plain: Path
+    manifest: dict[str, Any]
+    scope: set[str]
+    plans: dict[str, dump.TablePlan]
+    by_member: dict[str, str]
+    contributions: dict[str, bytes]
+    progress: Progress
+    delay: float
+
+
+async def _replace(conn: Any, dialect: str, job: _Replace) -> int:
+    """Inside the transaction: empty the tables in scope, then insert every archived row."""
+    plain, manifest, scope, plans, by_member = job.plain, job.manifest, job.scope, job.plans, job.by_member
+    contributions, progress, delay = job.contributions, job.progress, job.delay
+    inserted = 0
+    for name in sorted(scope):
+        await conn.execute_query(f"DELETE FROM {dump.quote(dialect, name)}")  # noqa: S608 - a model's table
+    await progress("tables emptied", 20)
+    done = 0
+    for member, handle in arc.iter_members(plain, limits()):
+        expected = manifest["members"].get(member) if member != "manifest.json" else None
+        if member == "manifest.json":
+            continue
+        if expected is None:
+            raise arc.ArchiveError(f"member {member!r} is not in the manifest")
+        sha = hashlib.sha256()
+        table = by_member.get(member)
+        if table is not None and table in plans:
+            inserted += await _insert(conn, plans[table], dialect, arc.iter_lines(handle, sha))
+            done += 1
+            await progress(f"table {table}", 20 + 70 * done // max(len(plans), 1))
+            if delay:
+                await asyncio.sleep(delay)
+        else:
+            data = arc.read_all(handle, limits().max_member_bytes)
+            sha.update(data)
+            if member.startswith("contrib/"):
+                contributions[member.removeprefix("contrib/")] = data
+        if sha.hexdigest() != expected["sha256"]:
+            raise arc.ArchiveError(f"member {member!r} changed since it was verified")
+    return inserted
 
 
 async def _foreign_keys(conn: Any, dialect: str, *, enabled: bool) -> None:
