@@ -13,7 +13,9 @@ import httpx
 from ipv6wgm.testing import ServerProcess
 
 #: The backup plugin's host-local tables (catalogue, jobs, pause) and the migration recorder.
-LOCAL = {"backup_archives", "backup_jobs", "backup_maintenance", "tortoise_migrations", "sqlite_sequence"}
+LOCAL = {"backup_archives", "backup_jobs", "backup_maintenance", "tortoise_migrations", "sqlite_sequence",
+         # liveness rows every process rewrites every few seconds on its own (heartbeats, lease)
+         "cluster_nodes", "cluster_leases", "cluster_cron_ticks"}
 #: Written by the system itself while the test runs, whatever the test does: the audit log (a
 #: refused restore is recorded too) and the metric history the samplers keep (points expire and
 #: roll up on their own clock). Everything else must stay exactly as it was.

@@ -23,10 +23,18 @@ def next_port() -> int:
 
 
 def make_server(api: httpx.Client, **extra: Any) -> dict[str, Any]:
-    port = next_port()
-    body = {"name": f"s{port}", "listen_port": port, "ipv4_address": "10.66.0.1/24", "ipv6_address": "fd66::1/64",
-            "endpoint": "vpn.example.com", **extra}
-    r = api.post("/wireguard/servers", json=body)
+    # This module can be imported under two names (``wireguard.helpers`` from its own package,
+    # ``tests.wireguard.helpers`` from other test packages), each with its own counter: a port
+    # another copy already used is skipped.
+    for _ in range(100):
+        port = next_port()
+        body = {"name": f"s{port}", "listen_port": port, "ipv4_address": "10.66.0.1/24",
+                "ipv6_address": "fd66::1/64", "endpoint": "vpn.example.com", **extra}
+        r = api.post("/wireguard/servers", json=body)
+        field = r.json()["error"]["details"].get("field") if r.status_code == 409 else None
+        taken = field in ("name", "interface", "listen_port")
+        if not (taken and "name" not in extra and "listen_port" not in extra):
+            break
     assert r.status_code == 201, r.text
     return r.json()["data"]
 

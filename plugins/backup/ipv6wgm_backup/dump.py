@@ -58,6 +58,13 @@ class Table:
                                                                                strict=True)]}
 
 
+def excluded(model: type[Model]) -> bool:
+    """A model marked ``backup_excluded = True`` holds live runtime state (a leader lease and its
+    fencing epoch, claimed cron ticks): restoring an old copy would move it backwards, so it is
+    neither dumped nor replaced."""
+    return getattr(model, "backup_excluded", False) is True
+
+
 def tables() -> list[Table]:
     """Every table of every registered app, in a stable order (app, table)."""
     apps = Tortoise.apps
@@ -69,7 +76,7 @@ def tables() -> list[Table]:
             continue
         for model in sorted(models.values(), key=lambda m: m._meta.db_table):
             meta = model._meta
-            if meta.db_table in LOCAL_TABLES or getattr(meta, "abstract", False):
+            if meta.db_table in LOCAL_TABLES or getattr(meta, "abstract", False) or excluded(model):
                 continue
             names = list(meta.fields_db_projection)
             out.append(Table(

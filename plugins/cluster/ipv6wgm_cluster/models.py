@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -41,6 +43,8 @@ class ClusterNode(Model):
 
 
 class ClusterLease(Model):
+    #: live state, never restored from a backup (an old epoch would unfence a stale leader)
+    backup_excluded: ClassVar[bool] = True
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=64, unique=True)
     holder = fields.CharField(max_length=64, null=True)
@@ -54,6 +58,8 @@ class ClusterLease(Model):
 
 
 class ClusterCronTick(Model):
+    #: live state, never restored from a backup (an old epoch would unfence a stale leader)
+    backup_excluded: ClassVar[bool] = True
     id = fields.BigIntField(primary_key=True)
     name = fields.CharField(max_length=128)
     tick = fields.BigIntField()
