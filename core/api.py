@@ -33,6 +33,7 @@ METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
 
 MAX_PAGE_SIZE = 100
 MAX_JSON_DEPTH = 64
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def utcnow() -> datetime:
@@ -113,20 +114,55 @@ def error_response(err: ApiError) -> Response:
     return response
 
 
-def loads_json(data: str | bytes) -> Any:
-    """``json.loads`` for untrusted input: too deep a nesting is a ``ValueError`` (a 400), not the
-    RecursionError the C scanner raises at ~1,000 levels, and not a value so deep that
-    validating or echoing it later would hit the recursion limit somewhere else."""
+def _bounded_int(text: str) -> int:
+    value = int(text)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError("JSON integer outside the 64-bit range")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("JSON number too large")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check_text(value: str) -> None:
     try:
-        value = json.loads(data)
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("JSON string holds a lone surrogate (not Unicode text)") from None
+
+
+def loads_json(data: str | bytes) -> Any:
+    """``json.loads`` for untrusted input, so that every value a body carries can be stored and
+    echoed back: too deep a nesting, an integer past 64 bits, ``NaN``/``Infinity`` and lone
+    surrogates are a ``ValueError`` (a 400) here, not a failure later in a JSON column, the
+    database driver or the recursion limit (the C scanner raises RecursionError at ~1,000 levels)."""
+    try:
+        value = json.loads(data, parse_int=_bounded_int, parse_float=_finite_float, parse_constant=_no_constant)
     except RecursionError:
         raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
     stack: list[tuple[Any, int]] = [(value, 1)]
+    if isinstance(value, str):
+        _check_text(value)
     while stack:
         item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        if isinstance(item, dict):
+            for key in item:
+                _check_text(key)
+            children: Any = item.values()
+        else:
+            children = item if isinstance(item, list) else ()
         for child in children:
-            if isinstance(child, dict | list):
+            if isinstance(child, str):
+                _check_text(child)
+            elif isinstance(child, dict | list):
                 if depth >= MAX_JSON_DEPTH:
                     raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
                 stack.append((child, depth + 1))

@@ -7,7 +7,7 @@ from typing import Any
 
 from quart_schema import OpenAPIProvider
 from quart_schema.validation import QUART_SCHEMA_REQUEST_ATTRIBUTE
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 from ipv6wgm.api import ErrorEnvelope
 
@@ -30,11 +30,11 @@ def optional_body(func: Any) -> Any:
     return func
 
 
-def file_response(content_type: str):
-    """Document a route that answers with a file instead of JSON."""
+def file_response(*content_types: str):
+    """Document a route that answers with a file (of one of ``content_types``) instead of JSON."""
 
     def decorator(func: Any) -> Any:
-        func._ipv6wgm_file_response = content_type  # type: ignore[attr-defined]
+        func._ipv6wgm_file_response = content_types  # type: ignore[attr-defined]
         return func
 
     return decorator
@@ -52,11 +52,28 @@ class BoundedIntConverter(IntegerConverter):
         return number if number <= MAX_ID else -1
 
 
+class PatternConverter(BaseConverter):
+    """A path segment of a fixed shape (``regex``). Unlike a plain ``<name>``, a shaped id never
+    matches a literal sibling such as ``/backups/create``, so OPTIONS and 405 answers list only
+    the methods of the resource asked for, and OpenAPI documents the shape."""
+
+    part_isolating = True
+
+
+def shaped_segment(blueprint: Any, name: str, regex: str) -> None:
+    """Make ``<name:...>`` usable in ``blueprint``'s routes; call it before declaring them (the
+    converter must be in the app's map when the blueprint's rules are added)."""
+    converter = type(f"{name.title()}Converter", (PatternConverter,), {"regex": regex})
+    blueprint.record_once(lambda state: state.app.url_map.converters.setdefault(name, converter))
+
+
 class Provider(OpenAPIProvider):
     def build_path_parameter(self, name: str, converter: Any) -> dict[str, Any]:
         parameter = super().build_path_parameter(name, converter)
         if isinstance(converter, IntegerConverter):
             parameter["schema"] = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+        elif isinstance(converter, PatternConverter):
+            parameter["schema"] = {"type": "string", "pattern": f"^{converter.regex}$"}
         return parameter
 
     def build_paths(self, rule: Any) -> tuple[dict, dict]:
@@ -76,7 +93,7 @@ class Provider(OpenAPIProvider):
                 if file_type is not None:
                     responses[200] = {
                         "description": "file",
-                        "content": {file_type: {"schema": {"type": "string", "format": "binary"}}},
+                        "content": {kind: {"schema": {"type": "string", "format": "binary"}} for kind in file_type},
                     }
                 for status, description in ERROR_STATUSES.items():
                     if status == 401 and is_public and not rule.rule.endswith("/refresh") and \

@@ -73,6 +73,22 @@ def test_json_depth_guard() -> None:
             loads_json(deep)
 
 
+@pytest.mark.parametrize("body", [
+    b'{"n": 9223372036854775808}', b'{"m": {"n": -1368392026327489573814272}}', b"[1e400]", b'{"x": NaN}',
+    b"[Infinity]", b'{"k": "\\ud800"}', b'{"\\udc00": 1}', b'"\\ud9d8"',
+])
+def test_json_values_that_cannot_be_stored_are_refused(body: bytes) -> None:
+    """A body is echoed and stored (JSON columns, orjson answers): what neither can hold is a 400
+    at the parser, never a TypeError deep in a route."""
+    with pytest.raises(ValueError):
+        loads_json(body)
+
+
+def test_json_limits_keep_what_fits() -> None:
+    value = loads_json(b'{"a": [9223372036854775807, -9223372036854775808, 1.5e300, "\\u00e9\\ud83d\\ude00"]}')
+    assert value == {"a": [2**63 - 1, -(2**63), 1.5e300, "\u00e9\U0001f600"]}
+
+
 def test_access_tokens_carry_a_generation() -> None:
     svc = TokenService(os.urandom(32), "ipv6wgm", "api")
     token, claims = svc.issue(1, "s" * 32, ACCESS, 60, gen=3)

@@ -16,6 +16,9 @@ ID_RE = re.compile(r"backup_[0-9]{8}_[0-9]{6}_[0-9a-f]{6}")
 FILE_RE = re.compile(r"(backup_[0-9]{8}_[0-9]{6}_[0-9a-f]{6})_(full|database|files|config)\.tar\.gz(\.enc)?")
 
 
+ID_PATTERN = "backup_[0-9]{8}_[0-9]{6}_[0-9a-f]{6}"
+
+
 def new_id(now: datetime | None = None) -> str:
     return f"backup_{(now or utcnow()).strftime('%Y%m%d_%H%M%S')}_{secrets.token_hex(3)}"
 

@@ -14,7 +14,7 @@ import tempfile
 from typing import Any
 
 from quart import Blueprint, request, send_file
-from quart_schema import document_response, validate_querystring, validate_request
+from quart_schema import document_request, document_response, validate_querystring, validate_request
 from tortoise.exceptions import IntegrityError
 
 from ipv6wgm.api import (
@@ -30,6 +30,7 @@ from ipv6wgm.api import (
     utcnow,
 )
 from ipv6wgm.jobs import JobFailed
+from ipv6wgm.openapi import file_response, optional_body, shaped_segment
 from ipv6wgm.security.rbac import current_principal, require
 from ipv6wgm.validation import text
 from ipv6wgm_backup import catalog, crypto, jobs, maintenance, schedules
@@ -50,6 +51,8 @@ from ipv6wgm_backup.schemas import (
 from ipv6wgm_backup.settings import backup_dir, get_settings
 
 bp = Blueprint("backup", __name__)
+shaped_segment(bp, "backup_id", catalog.ID_PATTERN)
+shaped_segment(bp, "job_id", "[0-9a-f]{32}")
 UPLOAD_PATH = "/api/v1/backup/backups/upload"
 
 
@@ -91,10 +94,11 @@ def _check_passphrase(entry: Archive, passphrase: str | None) -> None:
 
 
 async def _body(model: type[Any]) -> Any:
-    """An optional JSON body (``{}`` when there is none)."""
-    data = await request.get_json(silent=True) if request.content_length else None
+    """An optional JSON body: none at all means ``{}``; one that is there must be a valid object
+    (``null``, a list or broken JSON is a 400, not silently taken as "no passphrase")."""
+    data = await request.get_json(force=True) if request.content_length else {}
     try:
-        return model.model_validate(data or {})
+        return model.model_validate(data)
     except Exception as exc:  # pydantic ValidationError
         errors = getattr(exc, "errors", lambda: [])()
         field = ".".join(str(p) for p in errors[0]["loc"]) if errors else "body"
@@ -126,14 +130,14 @@ async def create_backup(data: BackupCreate):
                "job_id": job.id}, "backup started")
 
 
-@bp.get("/backups/<backup_id>")
+@bp.get("/backups/<backup_id:backup_id>")
 @require("backup.read")
 @document_response(Envelope[BackupOut])
 async def get_backup(backup_id: str):
     return ok(catalog.out(await catalog.get(backup_id)))
 
 
-@bp.delete("/backups/<backup_id>")
+@bp.delete("/backups/<backup_id:backup_id>")
 @require("backup.admin")
 @document_response(MessageEnvelope)
 async def delete_backup(backup_id: str):
@@ -145,8 +149,10 @@ async def delete_backup(backup_id: str):
     return ok(None, "backup deleted")
 
 
-@bp.post("/backups/<backup_id>/verify")
+@bp.post("/backups/<backup_id:backup_id>/verify")
 @require("backup.write")
+@optional_body
+@document_request(PassphraseBody)
 @document_response(Envelope[Started])
 async def verify_backup(backup_id: str):
     """Check the archive (digest, every member against the manifest, schema) without restoring."""
@@ -166,8 +172,10 @@ async def _completed(backup_id: str) -> Archive:
     return entry
 
 
-@bp.post("/backups/<backup_id>/restore")
+@bp.post("/backups/<backup_id:backup_id>/restore")
 @require("backup.admin")
+@optional_body
+@document_request(PassphraseBody)
 @validate_querystring(RestoreQuery)
 @document_response(Envelope[Started])
 async def restore_backup(backup_id: str, query_args: RestoreQuery):
@@ -190,8 +198,9 @@ async def restore_backup(backup_id: str, query_args: RestoreQuery):
               "restore started")
 
 
-@bp.get("/backups/<backup_id>/download")
+@bp.get("/backups/<backup_id:backup_id>/download")
 @require("backup.admin")
+@file_response("application/gzip", "application/octet-stream")
 async def download_backup(backup_id: str):
     """The archive file: application/gzip (an encrypted one: application/octet-stream)."""
     entry = await _completed(backup_id)
@@ -240,7 +249,7 @@ async def upload_backup(query_args: UploadQuery):
 # ---- jobs and stats --------------------------------------------------------------------------------
 
 
-@bp.get("/jobs/<job_id>")
+@bp.get("/jobs/<job_id:job_id>")
 @require("backup.read")
 @document_response(Envelope[JobOut])
 async def get_job(job_id: str):
