@@ -3,8 +3,13 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# setuptools prints a boxed notice for every editable package (8 of them): it is information,
+# not a problem; this filter names exactly that notice, so real warnings still show.
+PIP := PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
 SYSTEM_TOOLS := wireguard-go wg bird ping redis-server ip chromium
+# the Chinese screenshots need a CJK font; without it Chromium draws boxes
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 SYSTEM_PACKAGES := wireguard-go wireguard-tools bird2 iputils-ping redis-server iproute2 chromium fonts-wqy-microhei
 # What the server itself needs on a gateway (no WireGuard kernel module: wireguard-go; BGP: bird).
 RUN_TOOLS := wireguard-go bird
@@ -14,10 +19,10 @@ RUN_PACKAGES := wireguard-go bird2
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(PIP) install --quiet --upgrade pip
 
 install: $(BIN)/python  ## core + every bundled plugin, editable
-	$(BIN)/pip install --quiet -e . $(foreach p,$(PLUGINS),-e $(dir $(p)))
+	$(PIP) install --quiet -e . $(foreach p,$(PLUGINS),-e $(dir $(p)))
 
 run: install run-packages  ## SQLite + in-process jobs on http://127.0.0.1:8000
 	IPV6WGM_DATA_DIR=$${IPV6WGM_DATA_DIR:-.data} $(BIN)/ipv6wgm serve --generate-admin \
@@ -37,24 +42,25 @@ run-packages:  ## the data-plane tools: installed with apt as root, otherwise na
 
 system-packages:  ## data-plane tools and the browser (Chromium, for Playwright) the tests drive; skipped when present
 	@missing=""; for t in $(SYSTEM_TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	[ -e $(CJK_FONT) ] || missing="$$missing $(CJK_FONT)"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing system packages (missing:$$missing)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
 	fi
 
 test-deps: install system-packages
-	$(BIN)/pip install --quiet -e '.[test]' -e tests/plugins/sample
+	$(PIP) install --quiet -e '.[test]' -e tests/plugins/sample
 
 lint: test-deps
 	$(BIN)/ruff check core entrypoints plugins tests bench
 
 test-only:
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 tests
 
 test: test-deps lint test-only  ## everything CI runs
 
 bench: install system-packages  ## needs nothing from `test`
-	$(BIN)/pip install --quiet -e '.[bench]'
+	$(PIP) install --quiet -e '.[bench]'
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/wireguard.py
 	$(BIN)/python bench/wg_dataplane.py
