@@ -46,14 +46,20 @@ def drop_sessions(session_ids: list[str]) -> None:
         _entries.pop(session_id, None)
 
 
+def clear() -> None:
+    _entries.clear()
+
+
 def drop_user(user_id: int) -> None:
     for session_id in [sid for sid, (_, hit) in _entries.items() if hit.user.id == user_id]:
         _entries.pop(session_id, None)
 
 
 async def on_control(message: dict[str, Any]) -> None:
-    """Hub control handler: other processes' revocations, renewals and user changes."""
+    """Hub control handler: other processes' revocations, renewals, user changes and restores."""
     if message.get("kind") in ("session_revoked", "session_renewed"):
         drop_sessions(list(message.get("session_ids", [])))
     elif message.get("kind") == "user_changed":
         drop_user(int(message.get("user_id", 0)))
+    elif message.get("kind") == "sessions_replaced":
+        clear()

@@ -204,3 +204,42 @@ async def revoke_user_sessions(user_id: int, reason: str, *, keep: str | None = 
     if keep is not None:
         live = live.exclude(id=keep)
     return await revoke_sessions(list(await live.values_list("id", flat=True)), reason)
+
+
+# ---- across a restore -------------------------------------------------------------------------
+
+
+async def live_sessions(conn: Any) -> dict[str, int]:
+    """Live sessions and their access-token generation, read inside a restore's transaction
+    before its tables are replaced (see ``keep_only_live``)."""
+    rows = await AuthSession.filter(revoked_at=None, expires_at__gt=utcnow()).using_db(conn).values_list(
+        "id", "access_gen")
+    return {session_id: int(gen) for session_id, gen in rows}
+
+
+async def keep_only_live(conn: Any, live_before: dict[str, int], *, chunk: int = 500) -> int:
+    """After the restored rows are in (same transaction): a backup is older than a logout, a
+    password change, a deactivation, a deletion or a token renewal, and restoring it must not
+    bring such a token back to life. So a restored session stays live only if it was live just
+    before the restore, and its access tokens keep the newer generation. Returns how many
+    restored sessions this ended (on a new host: all of them; log in again)."""
+    restored = dict(await AuthSession.filter(revoked_at=None, expires_at__gt=utcnow()).using_db(conn).values_list(
+        "id", "access_gen"))
+    ended = [sid for sid in restored if sid not in live_before]
+    for i in range(0, len(ended), chunk):
+        await AuthSession.filter(id__in=ended[i:i + chunk]).using_db(conn).update(
+            revoked_at=utcnow(), revoked_reason="not live when restored")
+    newer: dict[int, list[str]] = {}
+    for sid, gen in restored.items():
+        if sid in live_before and live_before[sid] > int(gen):
+            newer.setdefault(live_before[sid], []).append(sid)
+    for gen, ids in newer.items():
+        for i in range(0, len(ids), chunk):
+            await AuthSession.filter(id__in=ids[i:i + chunk]).using_db(conn).update(access_gen=gen)
+    return len(ended)
+
+
+async def sessions_replaced() -> None:
+    """Every process forgets its cached sessions and users: the restored tables replaced them."""
+    cache.clear()
+    await current().hub.control("sessions_replaced")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
@@ -29,11 +30,16 @@ QUIET = {"IPV6WGM_MONITORING_SAMPLE_INTERVAL": "3600", "IPV6WGM_MONITORING_ROLLU
 SECRET = "backup-test-master-secret-0123456789abcdef"  # the same master key on every host of a test
 
 
-def wait_job(api: httpx.Client, job_id: str, timeout: float = 120) -> dict[str, Any]:
-    """Poll until the job is completed or failed; returns its record."""
+def wait_job(api: httpx.Client, job_id: str, timeout: float = 120,
+             login: Callable[[], str] | None = None) -> dict[str, Any]:
+    """Poll until the job is completed or failed; returns its record. ``login`` gives ``api`` a
+    new token when a restore ended its session (a restore onto another host ends them all)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         r = api.get(f"/backup/jobs/{job_id}")
+        if r.status_code == 401 and login is not None:
+            api.headers["Authorization"] = f"Bearer {login()}"
+            continue
         if r.status_code == 200 and r.json()["data"]["status"] in ("completed", "failed"):
             return r.json()["data"]
         time.sleep(0.2)
@@ -50,10 +56,11 @@ def create_backup(api: httpx.Client, name: str = "t", **body: Any) -> dict[str, 
     return backup
 
 
-def restore(api: httpx.Client, backup_id: str, **body: Any) -> dict[str, Any]:
+def restore(api: httpx.Client, backup_id: str, login: Callable[[], str] | None = None, **body: Any
+            ) -> dict[str, Any]:
     r = api.post(f"/backup/backups/{backup_id}/restore", json=body)
     assert r.status_code == 200, r.text
-    return wait_job(api, r.json()["data"]["job_id"])
+    return wait_job(api, r.json()["data"]["job_id"], login=login)
 
 
 def upload(api: httpx.Client, data: bytes, name: str = "uploaded") -> dict[str, Any]:

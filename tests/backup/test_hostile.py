@@ -163,3 +163,24 @@ def test_admin_only_and_ids(srv: ServerProcess, api: httpx.Client, genuine: byte
     assert api.delete(f"/backup/backups/{entry['id']}").status_code == 200
     assert api.get(f"/backup/backups/{entry['id']}").status_code == 404
     assert not (directory / entry["file_path"].rsplit("/", 1)[1]).exists()
+
+
+def test_a_restore_never_brings_a_revoked_token_back(srv: ServerProcess, api: httpx.Client) -> None:
+    """A backup is older than a logout or a token renewal: the restored sessions keep those."""
+    token = api.headers["Authorization"].split()[1]
+    leaver, renewer = srv.make_user(token, role="user"), srv.make_user(token, role="user")
+    backup = create_backup(api, "sessions")
+    with srv.client(leaver["token"]) as c:
+        assert c.post("/auth/logout").status_code == 200
+        assert c.get("/auth/me").status_code == 401
+    r = httpx.post(f"{srv.api}/auth/refresh", headers={"Authorization": f"Bearer {renewer['token']}"})
+    assert r.status_code == 200, r.text
+    renewed = r.json()["data"]["access_token"]
+    job = restore(api, backup["id"])
+    assert job["status"] == "completed", job
+    for dead in (leaver["token"], renewer["token"]):
+        with srv.client(dead) as c:
+            assert c.get("/auth/me").status_code == 401
+    with srv.client(renewed) as c:
+        assert c.get("/auth/me").json()["data"]["username"] == renewer["username"]
+    assert api.get("/auth/me").status_code == 200  # a session live then and now stays live

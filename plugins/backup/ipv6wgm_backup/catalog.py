@@ -16,7 +16,7 @@ ID_RE = re.compile(r"backup_[0-9]{8}_[0-9]{6}_[0-9a-f]{6}")
 FILE_RE = re.compile(r"(backup_[0-9]{8}_[0-9]{6}_[0-9a-f]{6})_(full|database|files|config)\.tar\.gz(\.enc)?")
 
 
-ID_PATTERN = "backup_[0-9]{8}_[0-9]{6}_[0-9a-f]{6}"
+ID_PATTERN = "backup_[0-9]{8}_[0-9]{6}(?:_[0-9a-f]{6})?"  # the spec shows ids without the suffix
 
 
 def new_id(now: datetime | None = None) -> str:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ipv6wgm.api import INTERNAL_ERROR, RESOURCE_CONFLICT, VALIDATION_ERROR, utcnow
+from ipv6wgm.auth.service import sessions_replaced
 from ipv6wgm.jobs import JobFailed
 from ipv6wgm.runtime import current
 from ipv6wgm_backup import archive as arc
@@ -158,7 +159,8 @@ async def restore(ctx: dict[str, Any], job_id: str, sealed: str | None = None) -
 
 
 async def after_restore(contributions: dict[str, bytes]) -> None:
-    """Plugins' own restores, the live config, and the data planes of this node reconciled."""
+    """Plugins' own restores, the live config, every process's cached sessions, and the data
+    planes of this node reconciled."""
     runtime = current()
     for name, data in contributions.items():
         spec = runtime.registry.backups.get(name)
@@ -168,6 +170,7 @@ async def after_restore(contributions: dict[str, bytes]) -> None:
         await spec.restore(data)
     await runtime.config.load()
     await runtime.hub.control("config_changed", origin=id(runtime))
+    await sessions_replaced()
     ctx = {**runtime.jobs.context, "job_id": "backup-restore", "job_try": 1}
     for spec in runtime.registry.crons.values():
         if spec.scope == "node" and spec.name.endswith(".reconcile"):

@@ -24,6 +24,8 @@ from tortoise.transactions import in_transaction
 
 from ipv6wgm import __version__
 from ipv6wgm.api import now_iso
+from ipv6wgm.auth import service as auth
+from ipv6wgm.auth.models import AuthSession
 from ipv6wgm.runtime import current
 from ipv6wgm_backup import archive as arc
 from ipv6wgm_backup import dump
@@ -32,6 +34,7 @@ from ipv6wgm_backup.settings import get_settings
 FORMAT = 1
 #: Tables a ``config`` backup carries.
 CONFIG_TABLES = frozenset({"core_config"})
+SESSIONS_TABLE = AuthSession._meta.db_table
 WITH_TABLES = ("full", "database", "config")
 WITH_CONTRIB = ("full", "files")
 Progress = Callable[[str, int], Awaitable[None]]
@@ -205,10 +208,13 @@ async def restore(plain: Path, manifest: dict[str, Any], older: dict[str, bool],
         plans = {name: dump.plan_table(current_tables[name], [c["name"] for c in archived[name]["columns"]],
                                        dialect, older=older.get(current_tables[name].app, False))
                  for name in archived if name in current_tables}
+        live = await auth.live_sessions(conn) if SESSIONS_TABLE in scope else None
         await _foreign_keys(conn, dialect, enabled=False)
         try:
             inserted = await _replace(conn, dialect, _Replace(plain, manifest, scope, plans, by_member, contributions,
                                                                progress, delay))
+            if live is not None:
+                await auth.keep_only_live(conn, live)
         finally:
             # MariaDB: the setting belongs to the pooled connection, not the transaction.
             with contextlib.suppress(Exception):
