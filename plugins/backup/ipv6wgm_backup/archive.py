@@ -74,8 +74,9 @@ class ArchiveWriter:
         self._file = os.fdopen(fd, "wb")
         self._counter = _Counter(self._file)
         self._crypt = crypto.EncryptingWriter(self._counter, passphrase) if passphrase else None  # type: ignore[arg-type]
-        # gzip level 3: about as small as the default for JSONL, at twice the speed
-        self._gz = gzip.GzipFile(fileobj=self._crypt or self._counter, mode="wb", compresslevel=3, mtime=0)  # type: ignore[arg-type]
+        # gzip level 1: on the tables' JSONL within 3 % of level 3's size (and 5 % of level 6's)
+        # at 1.6 times its speed; the compression of the last tables is what a backup waits for
+        self._gz = gzip.GzipFile(fileobj=self._crypt or self._counter, mode="wb", compresslevel=1, mtime=0)  # type: ignore[arg-type]
         self._tar = tarfile.open(fileobj=self._gz, mode="w|", format=tarfile.PAX_FORMAT)
         self.members: dict[str, dict[str, Any]] = {}
 

@@ -18,7 +18,9 @@ into an archive.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import datetime as dt
 import re
 import uuid
@@ -31,9 +33,13 @@ import orjson
 from tortoise import Tortoise, fields
 from tortoise.models import Model
 
+from ipv6wgm_backup import render
+
 #: Tables describing this host's files and running jobs: neither dumped nor replaced.
 LOCAL_TABLES = frozenset({"backup_archives", "backup_jobs", "backup_maintenance"})
 PAGE = 5000
+#: GROUP_CONCAT's cap during a dump (a page longer than this or than max_allowed_packet is re-read).
+GROUPED_MAX = 64 * 1024 * 1024
 #: How Tortoise stores an aware UTC datetime in SQLite (``isoformat(" ")``): re-encoded without parsing.
 _SQLITE_UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?\+00:00")
 Codec = Callable[[Any], Any]
@@ -181,30 +187,104 @@ def _row_values(row: Any) -> tuple[Any, ...]:
 
 
 async def dump_rows(connection: Any, table: Table) -> AsyncIterator[bytes]:
-    """Yield the table's JSONL lines (bytes), read page by page in primary-key order."""
+    """Yield the table's JSONL lines (bytes), page by page in primary-key order: rendered by the
+    engine when it can (``render``), else encoded here value by value. The next page is read
+    while the caller writes this one (the engine works on one core, Python on the other)."""
     dialect = dialect_of(connection)
+    line = render.line_sql(table.columns, table.field_objects, dialect, lambda n: quote(dialect, n))
+    grouped = line is not None and dialect == "mysql"
+
+    async def read(after: list[Any]) -> Page:
+        page: Page | None = None
+        if line is not None:
+            page = await (_grouped_page if grouped else _rendered_page)(connection, table, dialect, line, after)
+        # not rendered by the engine, or not this page
+        return page if page is not None else await _python_page(connection, table, dialect, after)
+
+    if grouped:
+        _, rows = await connection.execute_query("SELECT @@SESSION.group_concat_max_len, @@max_allowed_packet", [])
+        saved, packet = (int(v) for v in _row_values(rows[0]))
+        await connection.execute_query(f"SET SESSION group_concat_max_len = {min(GROUPED_MAX, packet - 1024)}", [])
+    pending: asyncio.Future[Page] | None = asyncio.ensure_future(read([]))
+    try:
+        while pending is not None:
+            page = await pending
+            pending = asyncio.ensure_future(read([page.last])) if page.rows == PAGE else None
+            if page.rows:
+                yield page.data
+    finally:
+        if pending is not None:  # the caller stopped early: let the query in flight finish
+            with contextlib.suppress(BaseException):
+                await pending
+        if grouped:
+            await connection.execute_query(f"SET SESSION group_concat_max_len = {saved}", [])
+
+
+@dataclass(frozen=True)
+class Page:
+    data: bytes  # JSONL lines, each ending in a newline
+    rows: int
+    last: Any  # the page's last primary key
+
+
+def _page_sql(table: Table, dialect: str, select: str, after: list[Any]) -> str:
     q = lambda n: quote(dialect, n)  # noqa: E731
-    cols = ", ".join(q(c) for c in table.columns)
-    pk_index = table.columns.index(table.pk)
+    where = f" WHERE {q(table.pk)} > {placeholder(dialect)}" if after else ""
+    return f"SELECT {select} FROM {q(table.name)}{where} ORDER BY {q(table.pk)} LIMIT {PAGE}"  # noqa: S608
+
+
+async def _rendered_page(connection: Any, table: Table, dialect: str, line: str, after: list[Any]) -> Page | None:
+    """SQLite: one line per row, each a string built by the engine (in its own thread)."""
+    _, rows = await connection.execute_query(
+        _page_sql(table, dialect, f"{quote(dialect, table.pk)}, {line}", after), after)
+    if not rows:
+        return Page(b"", 0, None)
+    values = [_row_values(r) for r in rows]
+    lines = [v[1] for v in values]
+    if None in lines:
+        return None
+    return Page(_checked("\n".join(lines).encode(), len(lines), table), len(lines), values[-1][0])
+
+
+async def _grouped_page(connection: Any, table: Table, dialect: str, line: str, after: list[Any]) -> Page | None:
+    """MariaDB: the page is one GROUP_CONCAT value, which aiomysql parses once rather than cell
+    by cell. A page cut short by group_concat_max_len or holding a NULL line is not used."""
+    inner = _page_sql(table, dialect, f"{quote(dialect, table.pk)} AS k, {line} AS line", after)
+    sql = ("SELECT GROUP_CONCAT(line ORDER BY k SEPARATOR '\n'), COUNT(*), COUNT(line), "  # noqa: S608
+           f"SUM(OCTET_LENGTH(line)), MAX(k) FROM ({inner}) AS page")
+    _, rows = await connection.execute_query(sql, after)
+    text, count, rendered, size, last = _row_values(rows[0])
+    if not count:
+        return Page(b"", 0, None)
+    if text is None or rendered != count:
+        return None
+    data = text.encode()
+    if len(data) != int(size) + count - 1:
+        return None
+    return Page(_checked(data, count, table), count, last)
+
+
+def _checked(data: bytes, rows: int, table: Table) -> bytes:
+    if data.count(b"\n") != rows - 1:  # the manifest counts rows as lines
+        raise RuntimeError(f"table {table.name}: a line rendered by the engine holds a newline")
+    return data + b"\n"
+
+
+async def _python_page(connection: Any, table: Table, dialect: str, after: list[Any]) -> Page:
+    """Every value encoded here (``encoder``)."""
+    cols = ", ".join(quote(dialect, c) for c in table.columns)
+    _, rows = await connection.execute_query(_page_sql(table, dialect, cols, after), after)
+    if not rows:
+        return Page(b"", 0, None)
     encoders = [encoder(f) for f in table.field_objects]
     plain = all(e is _identity for e in encoders)
-    last: Any = None
-    while True:
-        where = "" if last is None else f" WHERE {q(table.pk)} > {placeholder(dialect)}"
-        sql = f"SELECT {cols} FROM {q(table.name)}{where} ORDER BY {q(table.pk)} LIMIT {PAGE}"  # noqa: S608
-        _, rows = await connection.execute_query(sql, [] if last is None else [last])
-        if not rows:
-            return
-        lines = []
-        for row in rows:
-            values = _row_values(row)
-            if not plain:
-                values = [e(v) for e, v in zip(encoders, values, strict=True)]
-            lines.append(orjson.dumps(values))
-        yield b"\n".join(lines) + b"\n"
-        if len(rows) < PAGE:
-            return
-        last = _row_values(rows[-1])[pk_index]
+    lines = []
+    for row in rows:
+        values = _row_values(row)
+        if not plain:
+            values = [e(v) for e, v in zip(encoders, values, strict=True)]
+        lines.append(orjson.dumps(values))
+    return Page(b"\n".join(lines) + b"\n", len(lines), _row_values(rows[-1])[table.columns.index(table.pk)])
 
 
 @dataclass
