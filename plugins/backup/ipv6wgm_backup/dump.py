@@ -192,12 +192,10 @@ async def dump_rows(connection: Any, table: Table) -> AsyncIterator[bytes]:
     while the caller writes this one (the engine works on one core, Python on the other)."""
     dialect = dialect_of(connection)
     line = render.line_sql(table.columns, table.field_objects, dialect, lambda n: quote(dialect, n))
-    grouped = line is not None and dialect == "mysql"
+    grouped = line is not None and dialect == "mysql"  # GROUP_CONCAT's cap, raised for the dump
 
     async def read(after: list[Any]) -> Page:
-        page: Page | None = None
-        if line is not None:
-            page = await (_grouped_page if grouped else _rendered_page)(connection, table, dialect, line, after)
+        page = None if line is None else await _grouped_page(connection, table, dialect, line, after)
         # not rendered by the engine, or not this page
         return page if page is not None else await _python_page(connection, table, dialect, after)
 
@@ -233,25 +231,17 @@ def _page_sql(table: Table, dialect: str, select: str, after: list[Any]) -> str:
     return f"SELECT {select} FROM {q(table.name)}{where} ORDER BY {q(table.pk)} LIMIT {PAGE}"  # noqa: S608
 
 
-async def _rendered_page(connection: Any, table: Table, dialect: str, line: str, after: list[Any]) -> Page | None:
-    """SQLite: one line per row, each a string built by the engine (in its own thread)."""
-    _, rows = await connection.execute_query(
-        _page_sql(table, dialect, f"{quote(dialect, table.pk)}, {line}", after), after)
-    if not rows:
-        return Page(b"", 0, None)
-    values = [_row_values(r) for r in rows]
-    lines = [v[1] for v in values]
-    if None in lines:
-        return None
-    return Page(_checked("\n".join(lines).encode(), len(lines), table), len(lines), values[-1][0])
-
-
 async def _grouped_page(connection: Any, table: Table, dialect: str, line: str, after: list[Any]) -> Page | None:
-    """MariaDB: the page is one GROUP_CONCAT value, which aiomysql parses once rather than cell
-    by cell. A page cut short by group_concat_max_len or holding a NULL line is not used."""
+    """The page is one value: the engine's lines joined (GROUP_CONCAT, group_concat), which the
+    driver hands over once rather than cell by cell or row by row. A page holding a NULL line
+    (a value the SQL would not render exactly) or cut short by MariaDB's group_concat_max_len is
+    not used. SQLite's group_concat keeps the order of its ordered subquery."""
     inner = _page_sql(table, dialect, f"{quote(dialect, table.pk)} AS k, {line} AS line", after)
-    sql = ("SELECT GROUP_CONCAT(line ORDER BY k SEPARATOR '\n'), COUNT(*), COUNT(line), "  # noqa: S608
-           f"SUM(OCTET_LENGTH(line)), MAX(k) FROM ({inner}) AS page")
+    if dialect == "mysql":
+        joined, size = "GROUP_CONCAT(line ORDER BY k SEPARATOR '\n')", "SUM(OCTET_LENGTH(line))"
+    else:
+        joined, size = "group_concat(line, char(10))", "0"  # no cap: nothing is cut
+    sql = f"SELECT {joined}, COUNT(*), COUNT(line), {size}, MAX(k) FROM ({inner}) AS page"  # noqa: S608
     _, rows = await connection.execute_query(sql, after)
     text, count, rendered, size, last = _row_values(rows[0])
     if not count:
@@ -259,7 +249,7 @@ async def _grouped_page(connection: Any, table: Table, dialect: str, line: str, 
     if text is None or rendered != count:
         return None
     data = text.encode()
-    if len(data) != int(size) + count - 1:
+    if dialect == "mysql" and len(data) != int(size) + count - 1:
         return None
     return Page(_checked(data, count, table), count, last)
 

@@ -10,7 +10,7 @@ A table with any other column type (floats, decimals, binary, dates, times, dura
 fields) goes through the per-value Python encoder, and so does any page of rows holding a value
 the SQL would not render exactly (the row's line is NULL then): a REAL or BLOB in a text or
 integer column on SQLite, a datetime not in Tortoise's UTC text form, JSON the engine does not
-accept, a zero date.
+accept or with a number past 64 bits or a double's range, a zero date.
 """
 
 from __future__ import annotations
@@ -23,6 +23,12 @@ from tortoise import fields
 _SQLITE_UTC = ("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]+00:00",
                "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]"
                ".[0-9][0-9][0-9][0-9][0-9][0-9]+00:00")
+#: A number in a JSON document that the encoder (Python's json, then orjson) might not carry as
+#: it is written: an integer past 64 bits (orjson takes -2**63 .. 2**64-1), an exponent past a
+#: double's range. Matches inside strings too: such a document is merely encoded in Python.
+_JSON_BIG_RE = "-[0-9]{19}|[0-9]{20}|[eE][-+]?[0-9]{3}"
+_JSON_BIG_GLOB = ("*-" + "[0-9]" * 19 + "*", "*" + "[0-9]" * 20 + "*", "*[eE][0-9][0-9][0-9]*",
+                  "*[eE][-+][0-9][0-9][0-9]*")
 _INTEGERS = (fields.IntField, fields.BigIntField, fields.SmallIntField)
 _TEXT = (fields.CharField, fields.TextField, fields.UUIDField)
 
@@ -53,7 +59,8 @@ def _mysql(kind_: str, c: str) -> tuple[str, str | None]:
         "datetime": (f"IF({c} IS NULL, 'null', CONCAT('\"', DATE_FORMAT({c}, '%%Y-%%m-%%dT%%H:%%i:%%s'), "
                      f"IF(MICROSECOND({c}) = 0, '', DATE_FORMAT({c}, '.%%f')), '+00:00\"'))",
                      f"(MONTH({c}) = 0 OR DAYOFMONTH({c}) = 0)"),
-        "json": (f"IFNULL(JSON_COMPACT({c}), 'null')", f"({c} IS NOT NULL AND NOT JSON_VALID({c}))"),
+        "json": (f"IFNULL(JSON_COMPACT({c}), 'null')",
+                 f"({c} IS NOT NULL AND (NOT JSON_VALID({c}) OR {c} REGEXP '{_JSON_BIG_RE}'))"),
     }[kind_]
 
 
@@ -63,9 +70,11 @@ def _sqlite(kind_: str, c: str) -> tuple[str, str | None]:
 
     ``json_array`` writes a REAL with 15 digits (not exactly); a BLOB makes it fail, as it makes
     the encoder fail. INTEGER columns may hold a REAL; TEXT ones only text; JSON and TIMESTAMP
-    columns have NUMERIC affinity (a JSON number document may be stored as a REAL)."""
+    columns have NUMERIC affinity (a JSON number document may be stored as a number). Python's
+    json accepts NaN and Infinity, SQLite's json() does not."""
     glob = f"CASE length({c}) " + " ".join(f"WHEN {len(p.replace('[0-9]', '0'))} THEN {c} GLOB '{p}'"
                                            for p in _SQLITE_UTC) + " ELSE 0 END"
+    big = " OR ".join(f"{c} GLOB '{p}'" for p in _JSON_BIG_GLOB)
     return {
         "int": (c, f"typeof({c}) = 'real'"),
         "text": (c, None),
@@ -73,7 +82,8 @@ def _sqlite(kind_: str, c: str) -> tuple[str, str | None]:
                  f"typeof({c}) NOT IN ('integer', 'null')"),
         "datetime": (f"substr({c}, 1, 10) || 'T' || substr({c}, 12)",
                      f"({c} IS NOT NULL AND NOT (typeof({c}) = 'text' AND {glob}))"),
-        "json": (f"json({c})", f"typeof({c}) = 'real'"),
+        "json": (f"json({c})", f"({c} IS NOT NULL AND (typeof({c}) NOT IN ('text', 'integer') OR "
+                               f"NOT json_valid({c}) OR {big}))"),
     }[kind_]
 
 
