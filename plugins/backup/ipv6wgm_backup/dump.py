@@ -192,17 +192,21 @@ async def dump_rows(connection: Any, table: Table) -> AsyncIterator[bytes]:
     while the caller writes this one (the engine works on one core, Python on the other)."""
     dialect = dialect_of(connection)
     line = render.line_sql(table.columns, table.field_objects, dialect, lambda n: quote(dialect, n))
-    grouped = line is not None and dialect == "mysql"  # GROUP_CONCAT's cap, raised for the dump
+    cap = saved = 0
+    if line is not None and dialect == "mysql":  # GROUP_CONCAT's cap, raised for the dump
+        _, rows = await connection.execute_query("SELECT @@SESSION.group_concat_max_len, @@max_allowed_packet", [])
+        saved, packet = (int(v) for v in _row_values(rows[0]))
+        cap = min(GROUPED_MAX, packet - 1024)
+        await connection.execute_query(f"SET SESSION group_concat_max_len = {cap}", [])
 
     async def read(after: list[Any]) -> Page:
-        page = None if line is None else await _grouped_page(connection, table, dialect, line, after)
+        page = None
+        if line is not None:
+            page = await (_mysql_page(connection, table, line, after, cap) if cap
+                          else _sqlite_page(connection, table, line, after))
         # not rendered by the engine, or not this page
         return page if page is not None else await _python_page(connection, table, dialect, after)
 
-    if grouped:
-        _, rows = await connection.execute_query("SELECT @@SESSION.group_concat_max_len, @@max_allowed_packet", [])
-        saved, packet = (int(v) for v in _row_values(rows[0]))
-        await connection.execute_query(f"SET SESSION group_concat_max_len = {min(GROUPED_MAX, packet - 1024)}", [])
     pending: asyncio.Future[Page] | None = asyncio.ensure_future(read([]))
     try:
         while pending is not None:
@@ -214,7 +218,7 @@ async def dump_rows(connection: Any, table: Table) -> AsyncIterator[bytes]:
         if pending is not None:  # the caller stopped early: let the query in flight finish
             with contextlib.suppress(BaseException):
                 await pending
-        if grouped:
+        if cap:
             await connection.execute_query(f"SET SESSION group_concat_max_len = {saved}", [])
 
 
@@ -231,33 +235,43 @@ def _page_sql(table: Table, dialect: str, select: str, after: list[Any]) -> str:
     return f"SELECT {select} FROM {q(table.name)}{where} ORDER BY {q(table.pk)} LIMIT {PAGE}"  # noqa: S608
 
 
-async def _grouped_page(connection: Any, table: Table, dialect: str, line: str, after: list[Any]) -> Page | None:
-    """The page is one value: the engine's lines joined (GROUP_CONCAT, group_concat), which the
-    driver hands over once rather than cell by cell or row by row. A page holding a NULL line
-    (a value the SQL would not render exactly) or cut short by MariaDB's group_concat_max_len is
-    not used. SQLite's group_concat keeps the order of its ordered subquery."""
-    inner = _page_sql(table, dialect, f"{quote(dialect, table.pk)} AS k, {line} AS line", after)
-    if dialect == "mysql":
-        joined, size = "GROUP_CONCAT(line ORDER BY k SEPARATOR '\n')", "SUM(OCTET_LENGTH(line))"
-    else:
-        joined, size = "group_concat(line, char(10))", "0"  # no cap: nothing is cut
-    sql = f"SELECT {joined}, COUNT(*), COUNT(line), {size}, MAX(k) FROM ({inner}) AS page"  # noqa: S608
-    _, rows = await connection.execute_query(sql, after)
-    text, count, rendered, size, last = _row_values(rows[0])
+async def _mysql_page(connection: Any, table: Table, line: str, after: list[Any], cap: int) -> Page | None:
+    """The page is one GROUP_CONCAT value, which aiomysql parses once rather than cell by cell,
+    over a primary-key range (its end read first: a derived table of the lines costs more).
+    A page holding a NULL line (a value the SQL would not render exactly) or cut short by
+    group_concat_max_len is not used."""
+    pk, name = quote("mysql", table.pk), quote("mysql", table.name)
+    _, rows = await connection.execute_query(
+        f"SELECT MAX(k) FROM ({_page_sql(table, 'mysql', f'{pk} AS k', after)}) AS page", after)  # noqa: S608
+    end = _row_values(rows[0])[0]
+    if end is None:
+        return Page(b"", 0, None)
+    where = f"{pk} > %s AND {pk} <= %s" if after else f"{pk} <= %s"
+    _, rows = await connection.execute_query(
+        f"SELECT GROUP_CONCAT({line} ORDER BY {pk} SEPARATOR '\n'), COUNT(*) FROM {name} WHERE {where}",  # noqa: S608
+        [*after, end])
+    text, count = _row_values(rows[0])
+    data = b"" if text is None else text.encode()
+    if text is None or data.count(b"\n") + 1 != count or len(data) >= cap - 4:
+        return None
+    return Page(data + b"\n", count, end)
+
+
+async def _sqlite_page(connection: Any, table: Table, line: str, after: list[Any]) -> Page | None:
+    """The page is one group_concat value (no Python object per row); it keeps the order of its
+    ordered subquery. A page holding a NULL line is not used."""
+    inner = _page_sql(table, "sqlite", f"{quote('sqlite', table.pk)} AS k, {line} AS line", after)
+    _, rows = await connection.execute_query(
+        f"SELECT group_concat(line, char(10)), count(*), count(line), max(k) FROM ({inner})", after)  # noqa: S608
+    text, count, rendered, last = _row_values(rows[0])
     if not count:
         return Page(b"", 0, None)
     if text is None or rendered != count:
         return None
     data = text.encode()
-    if dialect == "mysql" and len(data) != int(size) + count - 1:
-        return None
-    return Page(_checked(data, count, table), count, last)
-
-
-def _checked(data: bytes, rows: int, table: Table) -> bytes:
-    if data.count(b"\n") != rows - 1:  # the manifest counts rows as lines
+    if data.count(b"\n") + 1 != count:  # the manifest counts rows as lines
         raise RuntimeError(f"table {table.name}: a line rendered by the engine holds a newline")
-    return data + b"\n"
+    return Page(data + b"\n", count, last)
 
 
 async def _python_page(connection: Any, table: Table, dialect: str, after: list[Any]) -> Page:

@@ -58,7 +58,7 @@ def _mysql(kind_: str, c: str) -> tuple[str, str | None]:
         # DATETIME is naive UTC here; isoformat() leaves out a zero fraction
         "datetime": (f"IF({c} IS NULL, 'null', CONCAT('\"', DATE_FORMAT({c}, '%%Y-%%m-%%dT%%H:%%i:%%s'), "
                      f"IF(MICROSECOND({c}) = 0, '', DATE_FORMAT({c}, '.%%f')), '+00:00\"'))",
-                     f"(MONTH({c}) = 0 OR DAYOFMONTH({c}) = 0)"),
+                     f"({c} IS NOT NULL AND DAYOFYEAR({c}) IS NULL)"),  # a zero date or day
         "json": (f"IFNULL(JSON_COMPACT({c}), 'null')",
                  f"({c} IS NOT NULL AND (NOT JSON_VALID({c}) OR {c} REGEXP '{_JSON_BIG_RE}'))"),
     }[kind_]
