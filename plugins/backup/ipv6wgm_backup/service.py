@@ -10,6 +10,7 @@ all or nothing. A process killed mid-way leaves the old data (the transaction ne
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import hashlib
 from collections.abc import Awaitable, Callable
@@ -102,8 +103,9 @@ async def create(path: Path, *, name: str, backup_type: str, passphrase: str | N
         manifest["members"] = dict(writer.members)
         writer.add_bytes("manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
         sha256, size = await asyncio.to_thread(writer.close)
+        members.close()
     except BaseException:
-        await members.settle()
+        members.close()
         writer.abort()
         path.unlink(missing_ok=True)  # noqa: ASYNC240 - one local unlink on the way out
         raise
@@ -117,11 +119,16 @@ class _Members:
 
     def __init__(self, writer: arc.ArchiveWriter) -> None:
         self.writer = writer
-        self.pending: asyncio.Future[None] | None = None
+        self.pending: concurrent.futures.Future[None] | None = None
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="backup-write")
 
     async def add(self, name: str, spool: arc.SpoolMember) -> None:
-        await self.drain()
-        self.pending = asyncio.get_running_loop().run_in_executor(None, self._write, name, spool)
+        try:
+            await self.drain()
+        except BaseException:
+            spool.close()
+            raise
+        self.pending = self.pool.submit(self._write, name, spool)
 
     def _write(self, name: str, spool: arc.SpoolMember) -> None:
         try:
@@ -130,14 +137,16 @@ class _Members:
             spool.close()
 
     async def drain(self) -> None:
-        pending, self.pending = self.pending, None
-        if pending is not None:
-            await pending
+        if self.pending is not None:
+            await asyncio.wrap_future(self.pending)
+            self.pending = None
 
-    async def settle(self) -> None:
-        """On the way out after a failure: let a write in flight finish before the file is closed."""
-        with contextlib.suppress(BaseException):
-            await self.drain()
+    def close(self) -> None:
+        """After a failure too: a write in flight finishes before the archive file is closed
+        (waited for here even when the task is being cancelled; it is one member's gzip)."""
+        if self.pending is not None:
+            concurrent.futures.wait([self.pending])
+        self.pool.shutdown(wait=False)
 
 
 # ---- verify ---------------------------------------------------------------------------------------
