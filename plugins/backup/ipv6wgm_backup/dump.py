@@ -12,6 +12,9 @@ taken from SQLite restores into MariaDB and the other way round:
 - booleans: true/false (SQLite and MariaDB both store 0/1);
 - integers, floats and text: as they are.
 
+The encoders here define these values; for tables of integers, text, booleans, datetimes and
+JSON the engine writes the same lines itself, much faster (``render``).
+
 Secrets are dumped as stored: encrypted with the installation's master key, which never goes
 into an archive.
 """
