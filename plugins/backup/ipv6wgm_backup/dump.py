@@ -34,6 +34,7 @@ from typing import Any
 
 import orjson
 from tortoise import Tortoise, fields
+from tortoise.exceptions import OperationalError
 from tortoise.models import Model
 
 from ipv6wgm_backup import render
@@ -43,6 +44,7 @@ LOCAL_TABLES = frozenset({"backup_archives", "backup_jobs", "backup_maintenance"
 PAGE = 5000
 #: GROUP_CONCAT's cap during a dump (a page longer than this or than max_allowed_packet is re-read).
 GROUPED_MAX = 64 * 1024 * 1024
+_RENDERS: dict[str, bool] = {}
 #: How Tortoise stores an aware UTC datetime in SQLite (``isoformat(" ")``): re-encoded without parsing.
 _SQLITE_UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?\+00:00")
 Codec = Callable[[Any], Any]
@@ -195,6 +197,8 @@ async def dump_rows(connection: Any, table: Table) -> AsyncIterator[bytes]:
     while the caller writes this one (the engine works on one core, Python on the other)."""
     dialect = dialect_of(connection)
     line = render.line_sql(table.columns, table.field_objects, dialect, lambda n: quote(dialect, n))
+    if line is not None and not await _engine_renders(connection, dialect):
+        line = None
     cap = saved = 0
     if line is not None and dialect == "mysql":  # GROUP_CONCAT's cap, raised for the dump
         _, rows = await connection.execute_query("SELECT @@SESSION.group_concat_max_len, @@max_allowed_packet", [])
@@ -223,6 +227,17 @@ async def dump_rows(connection: Any, table: Table) -> AsyncIterator[bytes]:
                 await pending
         if cap:
             await connection.execute_query(f"SET SESSION group_concat_max_len = {saved}", [])
+
+
+async def _engine_renders(connection: Any, dialect: str) -> bool:
+    """Whether this engine has every SQL function ``render`` uses (asked once per process)."""
+    if dialect not in _RENDERS:
+        try:
+            await connection.execute_query(render.probe_sql(dialect), [])
+            _RENDERS[dialect] = True
+        except OperationalError:  # the statement alone failed: the transaction goes on
+            _RENDERS[dialect] = False
+    return _RENDERS[dialect]
 
 
 @dataclass(frozen=True)

@@ -102,3 +102,13 @@ def line_sql(columns: tuple[str, ...], field_objects: tuple[fields.Field, ...], 
         return f"IF({check}, NULL, {line})" if check else line
     line = f"json_array({', '.join(parts)})"
     return f"CASE WHEN {check} THEN NULL ELSE {line} END" if check else line
+
+
+def probe_sql(dialect: str) -> str:
+    """One query using every SQL function the lines need: it fails where one is missing (MySQL
+    has no JSON_COMPACT, an SQLite may be built without its JSON functions)."""
+    if dialect == "mysql":
+        return ("SELECT JSON_COMPACT('[1]'), JSON_QUOTE('a'), JSON_VALID('1'), '1' REGEXP '[0-9]{2}', "
+                "DAYOFYEAR(NOW()), DATE_FORMAT(NOW(), '%%Y.%%f'), MICROSECOND(NOW()), "
+                "GROUP_CONCAT('a' ORDER BY 1 SEPARATOR ',')")
+    return "SELECT json_array(json('[1]'), 'a'), json_valid('1'), group_concat('a', char(10)), '1' GLOB '[0-9]'"
