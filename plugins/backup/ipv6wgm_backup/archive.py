@@ -3,9 +3,10 @@
 Writing streams (``w|gz``) through an optional ``EncryptingWriter`` and a hashing writer, so the
 archive's sha256 is known when the file is closed. Reading never extracts anything to disk and
 does not rely on ``tarfile``'s extraction filters (Python 3.11.7's ``filter="data"`` has known
-bypasses): it walks the members in stream mode (``r|gz``) and reads, with ``extractfile``, only
-regular files whose name is on the whitelist, within a member count and size caps. Links,
-devices, directories, absolute paths, ``..`` and duplicate names are refused.
+bypasses): it walks the members in stream mode (``r|`` over a ``GzipFile``, which checks the
+gzip CRC) and reads, with ``extractfile``, only regular files whose name is on the whitelist,
+within a member count and size caps. Links, devices, directories, absolute paths, ``..`` and
+duplicate names are refused.
 """
 
 from __future__ import annotations
@@ -194,7 +195,9 @@ def iter_members(path: Path, limits: Limits) -> Iterator[tuple[str, IO[bytes]]]:
             if raw.read(2) != b"\x1f\x8b":
                 raise ArchiveError("not a gzip file (nor an encrypted archive)")
             raw.seek(0)
-            with tarfile.open(fileobj=raw, mode="r|gz") as tar:
+            # gzip.GzipFile, not tarfile's "r|gz": tarfile never checks the gzip trailer, so
+            # damage that still inflates would pass; GzipFile checks CRC and length at the end
+            with gzip.GzipFile(fileobj=raw, mode="rb") as gz, tarfile.open(fileobj=gz, mode="r|") as tar:
                 for member in tar:
                     check_member(member, seen, limits, total)
                     seen.add(member.name)
@@ -204,7 +207,7 @@ def iter_members(path: Path, limits: Limits) -> Iterator[tuple[str, IO[bytes]]]:
                         raise ArchiveError(f"member {member.name!r} cannot be read")
                     yield member.name, _Bounded(handle, member.size)
                 # tarfile stops quietly at a damaged header after the first member: read the
-                # gzip stream to its end, so its CRC and length are checked too.
+                # gzip stream to its end, so its CRC and length are checked too
                 while tar.fileobj.read(CHUNK):  # type: ignore[union-attr]
                     pass
     except ArchiveError:

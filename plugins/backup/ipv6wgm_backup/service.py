@@ -156,13 +156,10 @@ def verify_members(plain: Path) -> dict[str, Any]:
     """Pass one (sync, in a thread): every member checked and hashed; the manifest, checked."""
     cap = limits()
     seen: dict[str, dict[str, Any]] = {}
-    manifest: dict[str, Any] | None = None
+    raw: bytes | None = None
     for name, handle in arc.iter_members(plain, cap):
         if name == "manifest.json":
-            try:
-                manifest = orjson.loads(arc.read_all(handle, arc.MANIFEST_MAX))
-            except orjson.JSONDecodeError as exc:
-                raise arc.ArchiveError(f"manifest.json is not JSON: {exc}") from None
+            raw = arc.read_all(handle, arc.MANIFEST_MAX)
             continue
         sha, size, lines = hashlib.sha256(), 0, 0
         while chunk := handle.read(arc.CHUNK):
@@ -170,8 +167,14 @@ def verify_members(plain: Path) -> dict[str, Any]:
             size += len(chunk)
             lines += chunk.count(b"\n")
         seen[name] = {"sha256": sha.hexdigest(), "size": size, "lines": lines}
-    if manifest is None:
+    # parsed once the whole stream has been read: damage anywhere shows as such (gzip's CRC)
+    # rather than as whatever a damaged manifest would say
+    if raw is None:
         raise arc.ArchiveError("the archive has no manifest.json: it is damaged or not a backup")
+    try:
+        manifest = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise arc.ArchiveError(f"manifest.json is not JSON: {exc}") from None
     check_manifest(manifest)
     members = manifest["members"]
     if set(members) != set(seen):
