@@ -198,14 +198,18 @@ def iter_members(path: Path, limits: Limits) -> Iterator[tuple[str, IO[bytes]]]:
             # gzip.GzipFile, not tarfile's "r|gz": tarfile never checks the gzip trailer, so
             # damage that still inflates would pass; GzipFile checks CRC and length at the end
             with gzip.GzipFile(fileobj=raw, mode="rb") as gz, tarfile.open(fileobj=gz, mode="r|") as tar:
-                for member in tar:
-                    check_member(member, seen, limits, total)
-                    seen.add(member.name)
-                    total += member.size
-                    handle = tar.extractfile(member)
-                    if handle is None:
-                        raise ArchiveError(f"member {member.name!r} cannot be read")
-                    yield member.name, _Bounded(handle, member.size)
+                try:
+                    for member in tar:
+                        check_member(member, seen, limits, total)
+                        seen.add(member.name)
+                        total += member.size
+                        handle = tar.extractfile(member)
+                        if handle is None:
+                            raise ArchiveError(f"member {member.name!r} cannot be read")
+                        yield member.name, _Bounded(handle, member.size)
+                except ArchiveError:
+                    _refuse_damage(gz, limits.max_total_bytes)  # a damaged stream says so first
+                    raise
                 # tarfile stops quietly at a damaged header after the first member: read the
                 # gzip stream to its end, so its CRC and length are checked too
                 while tar.fileobj.read(CHUNK):  # type: ignore[union-attr]
@@ -216,6 +220,17 @@ def iter_members(path: Path, limits: Limits) -> Iterator[tuple[str, IO[bytes]]]:
         raise ArchiveError(f"the archive is corrupted or truncated: {exc}") from None
     if not seen:
         raise ArchiveError("the archive is empty")
+
+
+def _refuse_damage(gz: IO[bytes], cap: int) -> None:
+    """Read the rest of the gzip stream (at most ``cap`` bytes): a header refused because the
+    stream is damaged is reported as damage, as its CRC shows."""
+    left = cap
+    try:
+        while left > 0 and (chunk := gz.read(min(CHUNK, left))):
+            left -= len(chunk)
+    except DAMAGE as exc:
+        raise ArchiveError(f"the archive is corrupted or truncated: {exc}") from None
 
 
 class _Bounded(io.RawIOBase):
