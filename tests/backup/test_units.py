@@ -4,6 +4,9 @@ reader's refusals, without a server."""
 from __future__ import annotations
 
 import datetime as dt
+import gzip
+import io
+import tarfile
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -86,6 +89,29 @@ def test_reader_refuses_before_reading(tmp_path: Path) -> None:
         with pytest.raises(arc.ArchiveError, match=expected):
             for _name, handle in arc.iter_members(path, limits):
                 handle.read()
+
+
+def test_damage_that_still_inflates_is_found(tmp_path: Path) -> None:
+    """Stored (level 0) deflate blocks carry the bytes as they are: a flipped byte inflates fine,
+    and only the gzip CRC (which tarfile's own stream reader never checks) tells."""
+    raw = io.BytesIO()
+    with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=0, mtime=0) as gz:
+        gz.write(_tar(member("tables/t.jsonl", b"[1]\n" * 50_000)))
+    data = bytearray(raw.getvalue())
+    spot = data.index(b"[1]\n" * 8, 1024)
+    data[spot + 1] ^= 0x01  # "[1]" -> "[0]"
+    path = tmp_path / "a.tar.gz"
+    path.write_bytes(bytes(data))
+    with pytest.raises(arc.ArchiveError, match="corrupted"):
+        for _name, handle in arc.iter_members(path, arc.Limits(8, 1 << 20, 1 << 21)):
+            handle.read()
+
+
+def _tar(item: tuple[tarfile.TarInfo, bytes | None]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        tar.addfile(item[0], io.BytesIO(item[1] or b""))
+    return out.getvalue()
 
 
 def test_encrypted_archive_round_trip(tmp_path: Path) -> None:

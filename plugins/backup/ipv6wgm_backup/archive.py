@@ -3,9 +3,10 @@
 Writing streams (``w|gz``) through an optional ``EncryptingWriter`` and a hashing writer, so the
 archive's sha256 is known when the file is closed. Reading never extracts anything to disk and
 does not rely on ``tarfile``'s extraction filters (Python 3.11.7's ``filter="data"`` has known
-bypasses): it walks the members in stream mode (``r|gz``) and reads, with ``extractfile``, only
-regular files whose name is on the whitelist, within a member count and size caps. Links,
-devices, directories, absolute paths, ``..`` and duplicate names are refused.
+bypasses): it walks the members in stream mode (``r|`` over a ``GzipFile``, which checks the
+gzip CRC) and reads, with ``extractfile``, only regular files whose name is on the whitelist,
+within a member count and size caps. Links, devices, directories, absolute paths, ``..`` and
+duplicate names are refused.
 """
 
 from __future__ import annotations
@@ -74,8 +75,9 @@ class ArchiveWriter:
         self._file = os.fdopen(fd, "wb")
         self._counter = _Counter(self._file)
         self._crypt = crypto.EncryptingWriter(self._counter, passphrase) if passphrase else None  # type: ignore[arg-type]
-        # gzip level 3: about as small as the default for JSONL, at twice the speed
-        self._gz = gzip.GzipFile(fileobj=self._crypt or self._counter, mode="wb", compresslevel=3, mtime=0)  # type: ignore[arg-type]
+        # gzip level 1: on the tables' JSONL within 3 % of level 3's size (and 5 % of level 6's)
+        # at 1.6 times its speed; the compression of the last tables is what a backup waits for
+        self._gz = gzip.GzipFile(fileobj=self._crypt or self._counter, mode="wb", compresslevel=1, mtime=0)  # type: ignore[arg-type]
         self._tar = tarfile.open(fileobj=self._gz, mode="w|", format=tarfile.PAX_FORMAT)
         self.members: dict[str, dict[str, Any]] = {}
 
@@ -193,17 +195,23 @@ def iter_members(path: Path, limits: Limits) -> Iterator[tuple[str, IO[bytes]]]:
             if raw.read(2) != b"\x1f\x8b":
                 raise ArchiveError("not a gzip file (nor an encrypted archive)")
             raw.seek(0)
-            with tarfile.open(fileobj=raw, mode="r|gz") as tar:
-                for member in tar:
-                    check_member(member, seen, limits, total)
-                    seen.add(member.name)
-                    total += member.size
-                    handle = tar.extractfile(member)
-                    if handle is None:
-                        raise ArchiveError(f"member {member.name!r} cannot be read")
-                    yield member.name, _Bounded(handle, member.size)
+            # gzip.GzipFile, not tarfile's "r|gz": tarfile never checks the gzip trailer, so
+            # damage that still inflates would pass; GzipFile checks CRC and length at the end
+            with gzip.GzipFile(fileobj=raw, mode="rb") as gz, tarfile.open(fileobj=gz, mode="r|") as tar:
+                try:
+                    for member in tar:
+                        check_member(member, seen, limits, total)
+                        seen.add(member.name)
+                        total += member.size
+                        handle = tar.extractfile(member)
+                        if handle is None:
+                            raise ArchiveError(f"member {member.name!r} cannot be read")
+                        yield member.name, _Bounded(handle, member.size)
+                except ArchiveError:
+                    _refuse_damage(gz, limits.max_total_bytes)  # a damaged stream says so first
+                    raise
                 # tarfile stops quietly at a damaged header after the first member: read the
-                # gzip stream to its end, so its CRC and length are checked too.
+                # gzip stream to its end, so its CRC and length are checked too
                 while tar.fileobj.read(CHUNK):  # type: ignore[union-attr]
                     pass
     except ArchiveError:
@@ -212,6 +220,17 @@ def iter_members(path: Path, limits: Limits) -> Iterator[tuple[str, IO[bytes]]]:
         raise ArchiveError(f"the archive is corrupted or truncated: {exc}") from None
     if not seen:
         raise ArchiveError("the archive is empty")
+
+
+def _refuse_damage(gz: IO[bytes], cap: int) -> None:
+    """Read the rest of the gzip stream (at most ``cap`` bytes): a header refused because the
+    stream is damaged is reported as damage, as its CRC shows."""
+    left = cap
+    try:
+        while left > 0 and (chunk := gz.read(min(CHUNK, left))):
+            left -= len(chunk)
+    except DAMAGE as exc:
+        raise ArchiveError(f"the archive is corrupted or truncated: {exc}") from None
 
 
 class _Bounded(io.RawIOBase):
