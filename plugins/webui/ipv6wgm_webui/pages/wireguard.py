@@ -143,9 +143,10 @@ async def clients(ctx: PageContext) -> Response:
     from ipv6wgm_wireguard import service
     from ipv6wgm_wireguard.models import WireGuardClient
 
-    where, state = client_filters(ctx, request.args)
+    args = request.args.to_dict()  # a plain dict: a MultiDict raises (and catches) per missing key
+    where, state = client_filters(ctx, args)
     try:
-        query = PageQuery(page=request.args.get("page", 1), size=PAGE_SIZE)
+        query = PageQuery(page=args.get("page", 1), size=PAGE_SIZE)
     except ValidationError:
         query = PageQuery(page=1, size=PAGE_SIZE)
     key = state["sort"].lstrip("-")
@@ -155,8 +156,8 @@ async def clients(ctx: PageContext) -> Response:
     rows, pagination = await render_page(WireGuardClient, service.CLIENT_COLUMNS, query, render, where=where,
                                          order=order, context=service.render_context(), freeze=as_rendered)
     rows_html = join_rows(rows, ctx.csrf)
-    values = {"has_rows": bool(rows), "pagination": pagination, **state, "sort_links": _sort_links(ctx, state["sort"]),
-              "statuses": STATUSES, "sorts": SORTS}
+    values = {"has_rows": bool(rows), "pagination": pagination, **state, "sort_links_of": _sort_links,
+              "statuses": STATUSES}
     if ctx.htmx and request.headers.get("HX-Target") == "client-table":
         return ctx.html_around("wireguard/client_table.html", "rows", rows_html, **values)
     return ctx.html_around("wireguard/clients.html", "rows", rows_html, title="WireGuard clients", **values)
@@ -219,7 +220,8 @@ async def client_file(ctx: PageContext, client_id: int, what: str) -> Response:
 
 
 def _sort_links(ctx: PageContext, sort: str) -> dict[str, tuple[str, str]]:
-    """Each column's link (ascending first, then descending) and its arrow."""
+    """Each column's link (ascending first, then descending) and its arrow; called by the
+    template, so only when the page's frame is rendered (``html_around``)."""
     links = {}
     for key in ("name", "handshake", "received", "sent"):
         following = f"-{key}" if sort == key else key
