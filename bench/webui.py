@@ -5,9 +5,12 @@ generator (bench/api.py): the first page, a search, and the last page (page size
 Each is measured as a full page (``web``: a first visit, layout included) and as the htmx
 request the page itself sends when one searches, sorts or pages (``partial``: the table only).
 A ratio is page time / API time per request (requests/second of the API over those of the page;
-target <= 1.5). The last line is one JSON object.
+target <= 1.5): the median over ``--rounds`` interleaved rounds of the ratio within a round
+(bench/api.py's ``interleaved``), as other processes' load drifts over a run. Beside it,
+``*_cpu_vs_api``: the page's server CPU time per request over the API's. The last line is one
+JSON object.
 
-    python bench/webui.py [--seconds 5] [--connections 8] [--clients 10000]
+    python bench/webui.py [--seconds 2] [--rounds 5] [--connections 8] [--clients 10000]
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import math
 import re
 
 import httpx
-from api import measure, seed_clients  # bench/api.py: the load generator and the bulk seeding
+from api import Target, interleaved, seed_clients  # bench/api.py: the load generator and the bulk seeding
 
 from ipv6wgm.testing import ServerProcess
 
@@ -39,7 +42,8 @@ def web_cookie(server: ServerProcess) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=2.0, help="per request kind and round")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--clients", type=int, default=10_000)
     args = parser.parse_args()
@@ -64,22 +68,23 @@ def main() -> None:
                 api = check.get(api_path, headers=bearer).json()["data"]
                 names = [c["name"] for c in api["clients"]]
                 assert names and all(f">{name}</a>" in page.text for name in names), "same rows on both"
-        result: dict[str, float | int] = {"clients": args.clients, "page_size": SIZE}
+        result: dict[str, float | int] = {"clients": args.clients, "page_size": SIZE, "rounds": args.rounds}
         partial = {**cookie, "HX-Request": "true", "HX-Target": "client-table"}
+        pid = server.procs[0].pid
         for name, (web_path, api_path) in cases.items():
-            # interleaved, best of two: other processes on the machine move the figures around
-            runs: dict[str, list[float]] = {"api": [], "web": [], "partial": []}
-            for _ in range(2):
-                runs["api"].append(measure(server.port, api_path, bearer, args.seconds, args.connections))
-                runs["web"].append(measure(server.port, web_path, cookie, args.seconds, args.connections))
-                runs["partial"].append(measure(server.port, web_path, partial, args.seconds, args.connections))
-            best = {kind: max(values) for kind, values in runs.items()}
-            print(f"{name:<7} " + "   ".join(f"{kind} {rps:7.1f} req/s ({1000 / rps:6.2f} ms)"
-                                             for kind, rps in best.items()))
-            for kind, rps in best.items():
+            targets: list[Target] = [("api", server.port, api_path, bearer, pid),
+                                     ("web", server.port, web_path, cookie, pid),
+                                     ("partial", server.port, web_path, partial, pid)]
+            rates, ratios, cpus, cpu_ratios = interleaved(targets, args.rounds, args.seconds, args.connections)
+            cpu = {kind: f" ({cpus[kind] * 1000:5.2f} ms CPU)" if kind in cpus else "" for kind in rates}
+            print(f"{name:<7} " + "   ".join(f"{kind} {rps:7.1f} req/s{cpu[kind]}" for kind, rps in rates.items()),
+                  flush=True)
+            for kind, rps in rates.items():
                 result[f"{name}_{kind}_rps"] = round(rps, 1)
-            result[f"{name}_web_vs_api"] = round(best["api"] / best["web"], 3)
-            result[f"{name}_partial_vs_api"] = round(best["api"] / best["partial"], 3)
+            for kind in ("web", "partial"):  # interleaved's ratios are kind/api: here api/kind
+                result[f"{name}_{kind}_vs_api"] = round(1 / ratios[kind], 3)
+                if kind in cpu_ratios:
+                    result[f"{name}_{kind}_cpu_vs_api"] = round(1 / cpu_ratios[kind], 3)
         result["target_web_vs_api"] = 1.5
         print(json.dumps(result))
     finally:

@@ -257,9 +257,13 @@ async def fetch_page(model: Any, columns: Sequence[Column], query: PageQuery, *,
 
 async def render_page(model: Any, columns: Sequence[Column], query: PageQuery, render: Render, *,
                       where: Sequence[Condition] = (), order: Sequence[str] = ("id",), context: Any = None,
-                      ) -> tuple[list[Any], dict[str, int]]:
+                      freeze: Callable[[Any], Any] | None = None) -> tuple[list[Any], dict[str, int]]:
     """One page already in its API form: ``render(record, now)`` of each row (see ``Render``),
     memoised by the row's raw values, and the pagination block.
+
+    What is kept is ``freeze(rendered)``: by default the row's JSON (an ``orjson.Fragment``);
+    the web UI keeps its HTML instead (``freeze=as_rendered``), so a page of rows it has shown
+    before costs a dictionary lookup per row there too.
 
     A list page is mostly the same rows again (the UI polls and pages back and forth), and
     turning a row into its JSON costs more than reading it. The memo is keyed by every value the
@@ -269,7 +273,7 @@ async def render_page(model: Any, columns: Sequence[Column], query: PageQuery, r
     """
     cols = tuple(columns)
     raws, page = await _page_raws(model, cols, query, where, order)
-    return _RENDERED.rows(render, context, _row_builder(model, cols), raws), page
+    return _RENDERED.rows(render, context, _row_builder(model, cols), raws, freeze or _json_fragment), page
 
 
 async def _page_raws(model: Any, cols: tuple[Column, ...], query: PageQuery, where: Sequence[Condition],
@@ -295,13 +299,13 @@ async def _page_raws(model: Any, cols: tuple[Column, ...], query: PageQuery, whe
     return raws, pagination(query, total)
 
 
-# ``render(record, now) -> (api_dict, valid_until)``: ``valid_until`` is the first moment the
+# ``render(record, now) -> (api_dict or HTML, valid_until)``: ``valid_until`` is the first moment the
 # answer may change with time alone (a status computed against ``now``), or None.
-Render = Callable[[Any, datetime], tuple[dict[str, Any], datetime | None]]
+Render = Callable[[Any, datetime], tuple[Any, datetime | None]]
 
 
 class _RenderMemo:
-    """Raw row -> its rendered JSON (an ``orjson.Fragment``), per render function and context.
+    """Raw row -> its rendered form (JSON as an ``orjson.Fragment``, or HTML), per render function and context.
 
     A memo of a pure function of the key, not a cache of data: see ``render_page``. Bounded by
     dropping everything when full (a page needs at most its own 20-100 rows back)."""
@@ -311,7 +315,8 @@ class _RenderMemo:
     def __init__(self) -> None:
         self._memo: dict[tuple[Any, ...], tuple[Any, datetime | None]] = {}
 
-    def rows(self, render: Render, context: Any, build: Any, raws: list[tuple[Any, ...]]) -> list[Any]:
+    def rows(self, render: Render, context: Any, build: Any, raws: list[tuple[Any, ...]],
+             freeze: Callable[[Any], Any]) -> list[Any]:
         memo = self._memo
         now = datetime.now(UTC)
         out = []
@@ -320,13 +325,9 @@ class _RenderMemo:
             hit = memo.get(key)
             if hit is None or (hit[1] is not None and hit[1] <= now):
                 data, until = render(build(raw), now)
-                try:
-                    value: Any = orjson.Fragment(orjson.dumps(data))
-                except (orjson.JSONEncodeError, TypeError):  # e.g. an integer past 64 bits: as it is
-                    value = data
                 if len(memo) >= self.LIMIT:
                     memo.clear()
-                memo[key] = hit = (value, until)
+                memo[key] = hit = (freeze(data), until)
             out.append(hit[0])
         return out
 
@@ -335,6 +336,18 @@ class _RenderMemo:
 
 
 _RENDERED = _RenderMemo()
+
+
+def _json_fragment(data: Any) -> Any:
+    try:
+        return orjson.Fragment(orjson.dumps(data))
+    except (orjson.JSONEncodeError, TypeError):  # e.g. an integer past 64 bits: as it is
+        return data
+
+
+def as_rendered(data: Any) -> Any:
+    """``render_page``'s ``freeze`` that keeps what ``render`` returned (e.g. HTML), as it is."""
+    return data
 
 
 async def fetch_rows(model: Any, columns: Sequence[Column], *, where: Sequence[Condition] = (),

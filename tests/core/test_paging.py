@@ -103,7 +103,7 @@ async def _check_render_page() -> None:
     when the render said its answer expires; the JSON is what the render returned."""
     import orjson
 
-    from ipv6wgm.paging import render_page
+    from ipv6wgm.paging import as_rendered, render_page
     from ipv6wgm.users.models import User
 
     calls: list[int] = []
@@ -131,6 +131,8 @@ async def _check_render_page() -> None:
     before = len(calls)
     await render_page(User, ("id", "username", "last_login"), q, render, context="other")
     assert len(calls) == before + 4  # another context: rendered afresh
+    kept, _ = await render_page(User, ("id", "username", "last_login"), q, render, context="html", freeze=as_rendered)
+    assert kept == as_json(rows) and all(isinstance(row, dict) for row in kept), "kept as render returned it"
 
 
 def test_fetch_page_matches_the_orm(database_url: str) -> None:

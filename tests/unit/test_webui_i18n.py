@@ -60,6 +60,6 @@ def test_rows_rendered_in_python_are_translated_too() -> None:
     row = {"id": 7, "name": "<b>x</b>", "description": None, "ipv4_address": "10.0.0.2/32", "ipv6_address": None,
            "last_handshake": None, "bytes_received": 2048, "bytes_sent": 0, "status": "disabled", "enabled": False}
     zh = webstate.load_catalogs()["zh_CN"]
-    html = str(render_rows([row], zh.gettext, "t" * 64, "csrf_token", can_toggle=True))
+    html = str(render_rows([row], zh.gettext, "t" * 64, can_toggle=True))
     assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>" not in html, "names are escaped"
     assert "已禁用" in html and ">启用</button>" in html and "2.0 kB" in html

@@ -145,6 +145,47 @@ def test_a_user_sees_only_their_own_clients(server: ServerProcess, admin, admin_
         assert ordered.index("alice-phone") < ordered.index("alice-laptop")
 
 
+def test_kept_page_parts_never_cross_users_languages_or_changes(server: ServerProcess, admin,
+                                                                admin_token: str) -> None:
+    """The clients page keeps its rows' HTML and the HTML around them between requests
+    (``render_page``'s row memo, ``frames``): whatever differs — the viewer, their CSRF token,
+    the language, a row changed through the API, an empty result — shows at once."""
+    wg_server = make_server(admin)
+    alice, bob = server.make_user(admin_token), server.make_user(admin_token)
+    ids = {}
+    for owner, name in ((alice, "alice-tablet"), (bob, "bob-tablet")):
+        with server.client(owner["token"]) as api:
+            r = api.post("/wireguard/clients", json={"name": name, "server_id": wg_server["id"]})
+            assert r.status_code == 201, r.text
+            ids[name] = r.json()["data"]["id"]
+    with WebSession(server) as a, WebSession(server) as b:
+        a.login(alice["username"], alice["password"])
+        b.login(bob["username"], bob["password"])
+        for _ in range(2):  # the second time from the memos
+            mine, theirs = a.get("/wireguard/clients").text, b.get("/wireguard/clients").text
+            assert a.csrf and b.csrf and a.csrf != b.csrf
+            assert f'id="account">{alice["username"]}<' in mine and bob["username"] not in mine
+            assert "alice-tablet" in mine and "bob-tablet" not in mine and b.csrf not in mine
+            row = mine[mine.index(f'id="client-row-{ids["alice-tablet"]}"'):]
+            assert f'name="csrf_token" value="{a.csrf}"' in row[:row.index("</tr>")], "the viewer's token"
+            assert f'id="account">{bob["username"]}<' in theirs and "alice-tablet" not in theirs
+            assert "bob-tablet" in theirs and a.csrf not in theirs
+        with server.client(alice["token"]) as api:
+            r = api.put(f"/wireguard/clients/{ids['alice-tablet']}", json={"name": "alice-renamed"})
+            assert r.status_code == 200, r.text
+        page = a.get("/wireguard/clients").text
+        assert "alice-renamed" in page and "alice-tablet" not in page
+        chinese = a.get("/wireguard/clients", headers={"Accept-Language": "zh-CN"}).text
+        assert "<h1>WireGuard 客户端</h1>" in chinese and ">未活跃</span>" in chinese and ">inactive<" not in chinese
+        english = a.get("/wireguard/clients").text
+        assert "<h1>WireGuard clients</h1>" in english and ">inactive</span>" in english and "未活跃" not in english
+        table = a.get("/wireguard/clients", headers={"HX-Request": "true", "HX-Target": "client-table"}).text
+        assert table.lstrip().startswith('<div id="client-table"') and "<html" not in table
+        assert "alice-renamed" in table and f'value="{a.csrf}"' in table
+        empty = a.get("/wireguard/clients", params={"search": "no-such-client"}).text
+        assert "No clients match." in empty and "client-row-" not in empty
+
+
 def test_docs_load_the_vendored_swagger_ui(server: ServerProcess) -> None:
     import httpx
 

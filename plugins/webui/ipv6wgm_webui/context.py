@@ -6,15 +6,18 @@ the same service functions the API uses, so a page never shows more than the API
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
+from markupsafe import Markup
 from quart import Response, current_app, request
 
 from ipv6wgm.auth.service import access_token_for
 from ipv6wgm.registry import UiPage
 from ipv6wgm.security.rbac import Principal
 from ipv6wgm_webui import internal
+from ipv6wgm_webui.frames import freeze
 from ipv6wgm_webui.security import CSRF_FIELD, csrf_token
 from ipv6wgm_webui.state import LANGUAGES, WebState, current_language
 
@@ -38,7 +41,7 @@ class PageContext:
     def htmx(self) -> bool:
         return request.headers.get("HX-Request") == "true"
 
-    @property
+    @cached_property
     def csrf(self) -> str:
         return csrf_token(self.state.csrf_key)
 
@@ -75,6 +78,17 @@ class PageContext:
     def html(self, template: str, http_status: int = 200, **values: Any) -> Response:
         return Response(self.render(template, **values), status=http_status, mimetype="text/html",
                         headers=SECURITY_HEADERS)
+
+    def html_around(self, template: str, slot: str, content: Markup, **values: Any) -> Response:
+        """``html(template, slot=content, **values)``, the HTML around ``content`` memoised
+        (``frames``) for a template that reads nothing but ``values`` (dicts, lists and
+        hashables), the page globals, ``user.username``, ``ctx.can``, ``ctx.gettext`` and the
+        request's path and query string (``ctx.url_with``, ``ctx.page_url``)."""
+        principal = self.principal
+        key = (template, slot, current_language(), self.csrf, request.path, request.query_string,
+               principal and (principal.id, principal.user.username, principal.permissions), freeze(values))
+        html = self.state.frames.fill(key, lambda fill: self.render(template, **{slot: fill}, **values), content)
+        return Response(html, status=200, mimetype="text/html", headers=SECURITY_HEADERS)
 
     def error(self, message: str, status: int) -> Response:
         return self.html("error.html", http_status=status, title=f"Error {status}", message=message)

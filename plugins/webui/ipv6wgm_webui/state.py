@@ -3,7 +3,7 @@ CSRF key. Built in ``startup`` from the registry's ``register_ui`` contributions
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from gettext import NullTranslations, translation
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from quart import g, has_request_context
 
 from ipv6wgm.registry import Registry, UiCard, UiNav
 from ipv6wgm.security.keys import derive_key
+from ipv6wgm_webui.frames import FrameMemo
 
 LANGUAGES = {"en": "en", "zh_CN": "zh-CN"}  # catalogue -> HTML lang
 TRANSLATIONS = Path(__file__).with_name("translations")
@@ -43,9 +44,14 @@ class WebState:
     nav: list[UiNav]
     cards: list[UiCard]
     catalogs: dict[str, NullTranslations]
+    frames: FrameMemo = field(default_factory=FrameMemo)
+
+    def translations(self) -> NullTranslations:
+        """The request's catalogue."""
+        return self.catalogs.get(current_language(), self.catalogs["en"])
 
     def gettext(self, message: str) -> str:
-        return self.catalogs.get(current_language(), self.catalogs["en"]).gettext(message)
+        return self.translations().gettext(message)
 
     @classmethod
     def build(cls, runtime: Any) -> WebState:

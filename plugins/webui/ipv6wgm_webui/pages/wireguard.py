@@ -3,7 +3,7 @@
 Changes go through the JSON API in-process (``ctx.api``): the same validation, per-object
 authorization and audit as ``/api/v1/wireguard``. The clients list, the page that must stay fast
 at 10,000 clients, reads with the same paging and service functions as ``GET /clients``
-(``fetch_page`` with ``owned_conditions``, ``CLIENT_COLUMNS``, ``serialize_clients``), so a
+(``render_page`` with ``owned_conditions``, ``CLIENT_COLUMNS``, ``render_client_row``), so a
 ``user`` sees exactly what the API would show it: its own clients.
 """
 
@@ -16,12 +16,11 @@ from pydantic import ValidationError
 from quart import Response, request
 
 from ipv6wgm.api import utcnow
-from ipv6wgm.paging import Condition, Eq, Range, Search, fetch_page
+from ipv6wgm.paging import Condition, Eq, Range, Search, as_rendered, fetch_page, render_page
 from ipv6wgm.registry import UiRegistrar
 from ipv6wgm.security.rbac import owned_conditions
 from ipv6wgm_webui.context import SECURITY_HEADERS, PageContext
-from ipv6wgm_webui.pages.client_rows import render_rows
-from ipv6wgm_webui.security import CSRF_FIELD
+from ipv6wgm_webui.pages.client_rows import join_rows, render_rows, row_renderer
 
 SORTS = {"id": "id", "name": "name", "created": "created_at", "handshake": "last_handshake",
          "received": "bytes_received", "sent": "bytes_sent"}
@@ -144,21 +143,24 @@ async def clients(ctx: PageContext) -> Response:
     from ipv6wgm_wireguard import service
     from ipv6wgm_wireguard.models import WireGuardClient
 
-    where, state = client_filters(ctx, request.args)
+    args = request.args.to_dict()  # a plain dict: a MultiDict raises (and catches) per missing key
+    where, state = client_filters(ctx, args)
     try:
-        query = PageQuery(page=request.args.get("page", 1), size=PAGE_SIZE)
+        query = PageQuery(page=args.get("page", 1), size=PAGE_SIZE)
     except ValidationError:
         query = PageQuery(page=1, size=PAGE_SIZE)
     key = state["sort"].lstrip("-")
     order = (("-" if state["sort"].startswith("-") else "") + SORTS[key],)
-    rows, pagination = await fetch_page(WireGuardClient, service.CLIENT_COLUMNS, query, where=where, order=order)
-    listed = await service.serialize_clients(rows)
-    values = {"clients": listed, "rows": _rows(ctx, listed), "pagination": pagination, **state,
-              "sort_links": _sort_links(ctx, state["sort"]),
-              "statuses": STATUSES, "sorts": SORTS}
+    # The API's statement and row memo, keeping each row's HTML (see client_rows).
+    render = row_renderer(ctx.state.translations(), ctx.can("wireguard.clients.self"))
+    rows, pagination = await render_page(WireGuardClient, service.CLIENT_COLUMNS, query, render, where=where,
+                                         order=order, context=service.render_context(), freeze=as_rendered)
+    rows_html = join_rows(rows, ctx.csrf)
+    values = {"has_rows": bool(rows), "pagination": pagination, **state, "sort_links_of": _sort_links,
+              "statuses": STATUSES}
     if ctx.htmx and request.headers.get("HX-Target") == "client-table":
-        return ctx.html("wireguard/client_table.html", **values)
-    return ctx.html("wireguard/clients.html", title="WireGuard clients", **values)
+        return ctx.html_around("wireguard/client_table.html", "rows", rows_html, **values)
+    return ctx.html_around("wireguard/clients.html", "rows", rows_html, title="WireGuard clients", **values)
 
 
 def _client_body(form: dict[str, str]) -> dict[str, Any]:
@@ -218,7 +220,8 @@ async def client_file(ctx: PageContext, client_id: int, what: str) -> Response:
 
 
 def _sort_links(ctx: PageContext, sort: str) -> dict[str, tuple[str, str]]:
-    """Each column's link (ascending first, then descending) and its arrow."""
+    """Each column's link (ascending first, then descending) and its arrow; called by the
+    template, so only when the page's frame is rendered (``html_around``)."""
     links = {}
     for key in ("name", "handshake", "received", "sent"):
         following = f"-{key}" if sort == key else key
@@ -228,7 +231,7 @@ def _sort_links(ctx: PageContext, sort: str) -> dict[str, tuple[str, str]]:
 
 
 def _rows(ctx: PageContext, listed: list[dict[str, Any]]) -> Any:
-    return render_rows(listed, ctx.gettext, ctx.csrf, CSRF_FIELD, ctx.can("wireguard.clients.self"))
+    return render_rows(listed, ctx.gettext, ctx.csrf, ctx.can("wireguard.clients.self"))
 
 
 # ---- dashboard cards -------------------------------------------------------------------------
