@@ -15,7 +15,7 @@ Prints figures and, as its last line, one JSON object:
 
     python bench/wireguard.py [--peers 10000] [--reps 5] [--add-reps 15]
 
-Adding a client is one HTTP request of ~10 ms, where a few milliseconds of another process's
+Adding a client is one HTTP request of ~5-7 ms, where a few milliseconds of another process's
 load land on some samples and not others; its median is over ``--add-reps`` samples.
 """
 

@@ -29,6 +29,7 @@ from ipv6wgm.api import (
 )
 from ipv6wgm.auth.service import authenticate, bearer
 from ipv6wgm.bootstrap import build_runtime, start_runtime, stop_runtime
+from ipv6wgm.jobs import after_response
 from ipv6wgm.jsonio import FastJSONProvider
 from ipv6wgm.logs.service import audit
 from ipv6wgm.maintenance import blocked, body_limits, write_guards
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Qua
         openapi_provider_class=Provider,
     )
     app.json = FastJSONProvider(app, fallback=app.json)
+    app.asgi_app = after_response(app.asgi_app)  # type: ignore[method-assign]
     for spec in runtime.registry.blueprints:
         app.register_blueprint(spec.blueprint, url_prefix=spec.url_prefix)
     app.register_blueprint(build_ws_blueprint())

@@ -8,6 +8,12 @@ Jobs apply desired state and are idempotent, which makes arq's at-least-once del
 A job fails in one way, ``JobFailed``, which survives arq's pickling; ``JobRunner.call_api``
 runs a job where it belongs and turns any failure (the job's, a timeout, no live worker for
 the node, Redis down) into the API's error envelope, the same in both modes.
+
+An in-process job queued while an HTTP request is handled starts once that request's response
+has been sent (``after_response``), as it would on a worker: the request does not share the
+event loop with its own jobs (adding a WireGuard peer is a request of a few milliseconds, its
+job about as long). Nothing the client is told changes: ``enqueue`` answered "queued" either
+way, and a failing job is reported the same (logged; the reconcile crons repair).
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ import logging
 import math
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from contextvars import ContextVar
 from typing import Any
 
 from ipv6wgm.api import SERVICE_UNAVAILABLE, ApiError
@@ -29,6 +37,32 @@ log = logging.getLogger(__name__)
 #: How often a worker refreshes its liveness key (arq's health check); the key lives one second
 #: longer, so a worker that died or hangs is noticed within this many seconds.
 HEARTBEAT_S = 5
+
+
+#: Starts of in-process jobs queued by the HTTP request being handled (None outside a request).
+_after_response: ContextVar[list[Callable[[], None]] | None] = ContextVar("ipv6wgm_after_response", default=None)
+
+ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
+
+
+def after_response(asgi_app: ASGIApp) -> ASGIApp:
+    """ASGI middleware: in-process jobs an HTTP request queues start when its response is out
+    (the app returns once the last byte is handed to the server)."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope.get("type") != "http":
+            await asgi_app(scope, receive, send)
+            return
+        pending: list[Callable[[], None]] = []
+        token = _after_response.set(pending)
+        try:
+            await asgi_app(scope, receive, send)
+        finally:
+            _after_response.reset(token)
+            for start in pending:
+                start()
+
+    return app
 
 
 class UnknownJob(KeyError):
@@ -185,10 +219,17 @@ class JobRunner:
                 raise ConnectionError(f"job queue (Redis): {exc}") from exc
             return job.job_id if job is not None else None
         job_id = job_id or uuid.uuid4().hex
-        task = asyncio.create_task(self._run_local(spec, args, job_id), name=f"job:{name}")
+        pending = _after_response.get()
+        if pending is None:
+            self._start_local(spec, args, job_id)
+        else:
+            pending.append(lambda: self._start_local(spec, args, job_id))
+        return job_id
+
+    def _start_local(self, spec: JobSpec, args: tuple[Any, ...], job_id: str) -> None:
+        task = asyncio.create_task(self._run_local(spec, args, job_id), name=f"job:{spec.name}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return job_id
 
     async def call(self, name: str, *args: Any, node: str | None = None, wait_s: float = 30.0) -> Any:
         """Run a job where it belongs and wait for its result (or its exception).

@@ -4,15 +4,24 @@ On MariaDB the server row is locked ``FOR UPDATE`` for the allocation and the in
 unique ``(server, index)`` constraints as the backstop and a retry on a violation or deadlock;
 on SQLite, whose ``select_for_update`` is a no-op, a per-server asyncio lock (in the plugin's
 process state) serialises allocations inside the (single) process.
+
+On SQLite that lock is all a transaction would add, so there is none: the server row and the
+probes are read inline (the paging fast path), then two writes follow, each its own commit and
+its own hand-off to the database thread (a transaction would add BEGIN and COMMIT to those
+two). The server's address hints are written first: they are advisory (allocation probes from
+them for free indexes), so an insert that then fails leaves only a skipped index, never a client
+without its hint moved past it. Another process inserting meanwhile meets the unique indexes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
 
+from tortoise import connections
 from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
@@ -37,8 +46,31 @@ async def _taken(server_id: int, column: str, value: str) -> bool:
                                  limit=1))
 
 
-async def _allocate(server: WireGuardServer, data: ClientCreate) -> dict[str, Any]:
+# What the allocation, the endpoint check and the client's config read of the server (SQLite:
+# one inline read of these columns instead of an ORM object through the database thread).
+SERVER_COLUMNS = ("id", "node_id", "ipv4_address", "ipv6_address", "next_v4", "next_v6", "listen_port",
+                  "public_key", "endpoint", "endpoint_detected", "endpoint_detected_from",
+                  "persistent_keepalive", "dns_servers", "mtu")
+
+
+def _sqlite() -> bool:
+    return bool(connections.get(WireGuardServer._meta.default_connection or "default").capabilities.dialect
+                == "sqlite")
+
+
+async def _server(server_id: int, sqlite: bool) -> Any:
+    """The server row for an allocation: locked ``FOR UPDATE`` on MariaDB (inside the
+    transaction), read inline on SQLite (under the per-server lock)."""
+    if not sqlite:
+        return await WireGuardServer.filter(id=server_id).select_for_update().first()
+    rows = await fetch_rows(WireGuardServer, SERVER_COLUMNS, where=[Eq("id", server_id)], limit=1)
+    return rows[0] if rows else None
+
+
+async def _allocate(server: Any, data: ClientCreate) -> tuple[dict[str, Any], dict[str, int]]:
+    """The client's address columns and the server's new hints (``next_v4``/``next_v6``)."""
     values: dict[str, Any] = {}
+    hints = {"next_v4": server.next_v4, "next_v6": server.next_v6}
     wanted: dict[str, tuple[Network, int]] = {}
     for version, requested, hint_field in ((4, data.ipv4_address, "next_v4"), (6, data.ipv6_address, "next_v6")):
         network = Network.of(server.ipv4_address if version == 4 else server.ipv6_address)
@@ -59,18 +91,19 @@ async def _allocate(server: WireGuardServer, data: ClientCreate) -> dict[str, An
     if wanted:
         for column, index in (await next_free_many(WireGuardClient, server.id, wanted)).items():
             network = wanted[column][0]
-            setattr(server, "next_v4" if network.version == 4 else "next_v6", index + 1)
+            hints[f"next_v{network.version}"] = index + 1
             values[column] = index
             values[f"ipv{network.version}_address"] = network.address(index)
-    return values
+    return values, hints
 
 
 async def create_client(data: ClientCreate, owner_id: int | None, disabled_by: str | None = None,
-                        check: Callable[[WireGuardServer], object] | None = None,
-                        ) -> tuple[WireGuardClient, str | None, WireGuardServer]:
+                        check: Callable[[Any], object] | None = None,
+                        ) -> tuple[WireGuardClient, str | None, Any]:
     """Returns the client, its private key (None when the caller brought its own key) and the
-    server as read for the allocation. ``check(server)`` runs first and may raise to refuse
-    (e.g. a server without any endpoint): the server row is read once for both."""
+    server as read for the allocation (at least ``SERVER_COLUMNS``). ``check(server)`` runs
+    first and may raise to refuse (e.g. a server without any endpoint): the server row is read
+    once for both."""
     if data.public_key:
         private_key, public_key = None, data.public_key
     else:
@@ -78,10 +111,11 @@ async def create_client(data: ClientCreate, owner_id: int | None, disabled_by: s
         public_key = keys.public_key_from_private(private_key)
     psk = keys.generate_preshared_key() if data.preshared_key else None
     lock = plugin_state().create_lock(data.server_id)
+    sqlite = _sqlite()
     for attempt in range(ATTEMPTS):
         try:
-            async with lock, in_transaction():
-                server = await WireGuardServer.filter(id=data.server_id).select_for_update().first()
+            async with lock, contextlib.nullcontext() if sqlite else in_transaction():
+                server = await _server(data.server_id, sqlite)
                 if server is None:
                     raise ApiError(404, "RESOURCE_NOT_FOUND", "server not found")
                 if check is not None:
@@ -90,7 +124,9 @@ async def create_client(data: ClientCreate, owner_id: int | None, disabled_by: s
                     raise conflict(f"a client named {data.name!r} already exists on this server", field="name")
                 if await _taken(server.id, "public_key", public_key):
                     raise conflict("this public key is already a peer of the server", field="public_key")
-                addresses = await _allocate(server, data)
+                addresses, hints = await _allocate(server, data)
+                if hints != {"next_v4": server.next_v4, "next_v6": server.next_v6}:
+                    await WireGuardServer.filter(id=server.id).update(**hints)
                 client = await WireGuardClient.create(
                     server_id=server.id, owner_id=owner_id, name=data.name, description=data.description,
                     public_key=public_key,
@@ -100,7 +136,6 @@ async def create_client(data: ClientCreate, owner_id: int | None, disabled_by: s
                     persistent_keepalive=data.persistent_keepalive, enabled=data.enabled, disabled_by=disabled_by,
                     quota_bytes=data.quota_bytes, expires_at=data.expires_at, **addresses,
                 )
-                await WireGuardServer.filter(id=server.id).update(next_v4=server.next_v4, next_v6=server.next_v6)
             break
         except (IntegrityError, OperationalError) as exc:
             if attempt == ATTEMPTS - 1 or (isinstance(exc, OperationalError) and "1213" not in str(exc)

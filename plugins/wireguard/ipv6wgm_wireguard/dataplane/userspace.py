@@ -78,16 +78,18 @@ class UserspaceBackend(WireGuardBackend):
 
     # -- UAPI transport ------------------------------------------------------------------
 
-    async def _request(self, name: str, payload: bytes) -> bytearray:
+    async def _request(self, name: str, payload: bytes, reply_size: int = 1 << 18) -> bytearray:
         """One request on a fresh connection; a reply always ends with ``errno=N`` + blank line.
 
         Raw ``sock_recv_into`` into one growing buffer rather than asyncio streams: a
-        10,000-peer reply is ~3.5 MB and the stream layer would copy it twice more.
+        10,000-peer reply is ~3.5 MB and the stream layer would copy it twice more. The buffer
+        starts at ``reply_size``: a ``set`` answers only its errno, and zeroing a buffer sized
+        for a ``get`` on every peer change is wasted work.
         """
         loop = asyncio.get_running_loop()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.setblocking(False)
-        buf = bytearray(1 << 18)
+        buf = bytearray(reply_size)
         size = 0
         try:
             async with asyncio.timeout(self.io_timeout):
@@ -111,7 +113,7 @@ class UserspaceBackend(WireGuardBackend):
         return parse_get(await self._request(name, b"get=1\n\n"))
 
     async def _set(self, name: str, payload: bytes) -> None:
-        check_errno(await self._request(name, payload))
+        check_errno(await self._request(name, payload, reply_size=256))
 
     async def _socket_alive(self, name: str) -> bool:
         try:
