@@ -39,8 +39,19 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S = 5
 
 
-#: Starts of in-process jobs queued by the HTTP request being handled (None outside a request).
-_after_response: ContextVar[list[Callable[[], None]] | None] = ContextVar("ipv6wgm_after_response", default=None)
+class _Deferred:
+    """The starts of in-process jobs an HTTP request queued. ``open`` turns False once they ran:
+    a task the request spawned copies the context, and a job it queues later starts at once
+    instead of joining a list nobody drains any more."""
+
+    __slots__ = ("open", "starts")
+
+    def __init__(self) -> None:
+        self.open = True
+        self.starts: list[Callable[[], None]] = []
+
+
+_after_response: ContextVar[_Deferred | None] = ContextVar("ipv6wgm_after_response", default=None)
 
 ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 
@@ -53,13 +64,14 @@ def after_response(asgi_app: ASGIApp) -> ASGIApp:
         if scope.get("type") != "http":
             await asgi_app(scope, receive, send)
             return
-        pending: list[Callable[[], None]] = []
-        token = _after_response.set(pending)
+        deferred = _Deferred()
+        token = _after_response.set(deferred)
         try:
             await asgi_app(scope, receive, send)
         finally:
             _after_response.reset(token)
-            for start in pending:
+            deferred.open = False
+            for start in deferred.starts:
                 start()
 
     return app
@@ -219,11 +231,11 @@ class JobRunner:
                 raise ConnectionError(f"job queue (Redis): {exc}") from exc
             return job.job_id if job is not None else None
         job_id = job_id or uuid.uuid4().hex
-        pending = _after_response.get()
-        if pending is None:
+        deferred = _after_response.get()
+        if deferred is None or not deferred.open:
             self._start_local(spec, args, job_id)
         else:
-            pending.append(lambda: self._start_local(spec, args, job_id))
+            deferred.starts.append(lambda: self._start_local(spec, args, job_id))
         return job_id
 
     def _start_local(self, spec: JobSpec, args: tuple[Any, ...], job_id: str) -> None:
